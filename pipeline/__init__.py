@@ -1,0 +1,1 @@
+"""Financial statements warehouse: Dagster code location, loader and operations."""

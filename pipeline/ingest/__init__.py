@@ -1,0 +1,1 @@
+"""Extract and load: input files -> `raw.*` tables (see CONTRACT.md, Input and raw schema)."""

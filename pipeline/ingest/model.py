@@ -1,0 +1,68 @@
+"""What a reader hands the loader: parsed filings and rejects of one input file.
+
+Readers (vendor flat/nested/single shapes in `vendor.py`, SEC company facts in
+`sec.py`) are pure functions from a decoded document to a `ParsedFile`; the loader
+(`load.py`) owns hashing, transactions and the `raw.*` tables. Facts are held as
+parallel lists (columnar) because the loader extends Arrow columns from them: per-fact
+objects cost more than the whole JSON parse at scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(slots=True)
+class FilingRecord:
+    """One accepted filing version and its facts (one row of raw.filings)."""
+
+    record_index: int
+    source: str  # 'vendor' | 'sec'
+    symbol: str | None
+    cik: str | None
+    company_name: str | None
+    period_end: date | None
+    fiscal_year: int | None
+    fiscal_period: str | None  # 'FY' | 'Q1'..'Q4'
+    document_type: str | None
+    is_amendment: bool
+    currency: str | None
+    filed_date: date | None = None
+    accession: str | None = None
+    period_start: date | None = None
+    # facts, columnar: element i of every list is one raw.facts row
+    concepts: list[str] = field(default_factory=list)
+    value_numbers: list[Decimal | None] = field(default_factory=list)
+    value_texts: list[str | None] = field(default_factory=list)
+    units: list[str | None] = field(default_factory=list)
+    fact_starts: list[date | None] = field(default_factory=list)
+    fact_ends: list[date | None] = field(default_factory=list)
+
+    @property
+    def fact_count(self) -> int:
+        return len(self.concepts)
+
+
+@dataclass(slots=True)
+class RejectRecord:
+    """One row of raw.rejects. `reason` names the file, the record index and the key."""
+
+    record_index: int | None  # None for whole-file problems
+    concept: str | None  # None unless one value was rejected
+    reason: str
+    payload: str | None = None
+    is_filing: bool = False  # True when a whole record (filing) was rejected
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    """Everything one file yields. Conservation (checked by the loader and an asset
+    check): facts + rejected values = keys; filings + rejected filings = records."""
+
+    source_file: str
+    records: int
+    keys: int
+    filings: list[FilingRecord] = field(default_factory=list)
+    rejects: list[RejectRecord] = field(default_factory=list)

@@ -1,0 +1,46 @@
+"""Dagster resources, built from the environment (see pipeline.config)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_duckdb import DuckDBResource
+
+from pipeline import config
+from pipeline.warehouse import STORAGE_COMPATIBILITY
+
+dbt_project = DbtProject(project_dir=config.DBT_PROJECT_DIR, profiles_dir=config.DBT_PROJECT_DIR)
+
+
+def duckdb_resource() -> DuckDBResource:
+    """The warehouse from WAREHOUSE_DB, created readable by DuckDB 1.5 clients."""
+    return DuckDBResource(
+        database=str(config.warehouse_db()),
+        connection_config={
+            "memory_limit": config.memory_limit(),
+            "threads": config.threads(),
+            "storage_compatibility_version": STORAGE_COMPATIBILITY,
+        },
+    )
+
+
+def dbt_executable() -> str:
+    """The venv's dbt even when the venv is not activated (dagster-dbt needs a path)."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(config.DBT_PROJECT_DIR),
+        dbt_executable=dbt_executable(),
+    )
+
+
+def build_resources() -> dict[str, object]:
+    config.quiet_telemetry()
+    return {"duckdb": duckdb_resource(), "dbt": dbt_resource()}

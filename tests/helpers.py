@@ -1,0 +1,89 @@
+"""Shared test helpers: temp warehouses built by the real loader and a real dbt run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline import config
+from pipeline.resources import dbt_executable
+
+REPO = config.REPO_ROOT
+SEED_FILE = REPO / "seeds" / "TROO.json"
+TEST_DATA = REPO / "tests" / "data"
+
+
+@contextmanager
+def warehouse_env(seeds_dir: Path, db_path: Path) -> Iterator[None]:
+    """Point SEEDS_DIR / WAREHOUSE_DB at a temp warehouse for the duration."""
+    saved = {k: os.environ.get(k) for k in ("SEEDS_DIR", "WAREHOUSE_DB")}
+    os.environ["SEEDS_DIR"] = str(seeds_dir)
+    os.environ["WAREHOUSE_DB"] = str(db_path)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def make_seeds_dir(root: Path, files: Sequence[Path] = (SEED_FILE,)) -> Path:
+    seeds = root / "seeds"
+    seeds.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copy(f, seeds / f.name)
+    return seeds
+
+
+def run_dbt(db_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A real dbt invocation against `db_path` (dbt's cwd is the dbt project)."""
+    env = config.dbt_env()
+    env["WAREHOUSE_DB"] = str(db_path)
+    cmd = [dbt_executable(), *args, "--project-dir", str(config.DBT_PROJECT_DIR),
+           "--profiles-dir", str(config.DBT_PROJECT_DIR)]
+    proc = subprocess.run(cmd, cwd=config.DBT_PROJECT_DIR, env=env, text=True,
+                          capture_output=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def load(seeds_dir: Path, db_path: Path) -> Any:
+    """The real loader over a folder (what the raw Dagster asset runs)."""
+    from pipeline.ingest.load import load_seeds
+
+    return load_seeds(seeds_dir, db_path)
+
+
+def build_warehouse(seeds_dir: Path, db_path: Path) -> Path:
+    """Load every file, then `dbt build` every model, seed and test once."""
+    load(seeds_dir, db_path)
+    run_dbt(db_path, "build")
+    return db_path
+
+
+def query(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def query_dicts(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        cur = con.execute(sql, list(params))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()
