@@ -43,10 +43,10 @@ sql: $(STAMP)
 	$(BIN)/python -m pipeline.cli sql
 
 bench: $(MANIFEST)
-	$(BIN)/python -m bench.run $(ARGS)
+	$(BIN)/python -m pipeline.bench.run $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff check pipeline tests
 
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock

@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
@@ -13,6 +14,19 @@ from pipeline import config
 from pipeline.warehouse import STORAGE_COMPATIBILITY
 
 dbt_project = DbtProject(project_dir=config.DBT_PROJECT_DIR, profiles_dir=config.DBT_PROJECT_DIR)
+
+
+class SeedsResource(ConfigurableResource):
+    """The input folder ($SEEDS_DIR); relative paths resolve against the repo root."""
+
+    path: str
+
+    def directory(self) -> Path:
+        return config.resolve_path(self.path)
+
+
+def seeds_resource() -> SeedsResource:
+    return SeedsResource(path=str(config.seeds_dir()))
 
 
 def duckdb_resource() -> DuckDBResource:
@@ -43,4 +57,4 @@ def dbt_resource() -> DbtCliResource:
 
 def build_resources() -> dict[str, object]:
     config.quiet_telemetry()
-    return {"duckdb": duckdb_resource(), "dbt": dbt_resource()}
+    return {"duckdb": duckdb_resource(), "dbt": dbt_resource(), "seeds": seeds_resource()}

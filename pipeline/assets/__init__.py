@@ -1,0 +1,1 @@
+"""Dagster assets: extract/load (raw), fetch, and the dbt project."""
