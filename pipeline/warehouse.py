@@ -59,7 +59,11 @@ create table if not exists raw.load_log (
     facts        bigint not null,
     rejects      bigint not null,
     started_at   timestamp not null,
-    finished_at  timestamp not null
+    finished_at  timestamp not null,
+    records      bigint,                  -- conservation: filings + rejected filings = records
+    keys         bigint,                  -- conservation: facts + rejected values = keys
+    new_filings  bigint,                  -- filing versions this load added (content-addressed)
+    new_facts    bigint
 );
 
 create table if not exists raw.rejects (
@@ -68,7 +72,8 @@ create table if not exists raw.rejects (
     record_index  integer,
     concept       varchar,
     reason        varchar not null,
-    payload       varchar
+    payload       varchar,
+    kind          varchar                 -- 'file' | 'filing' | 'value'
 );
 """
 

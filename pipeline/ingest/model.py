@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -39,6 +40,10 @@ class FilingRecord:
     units: list[str | None] = field(default_factory=list)
     fact_starts: list[date | None] = field(default_factory=list)
     fact_ends: list[date | None] = field(default_factory=list)
+    # Optional: SHA-256 hex of the filing's identity and facts computed by the reader
+    # (the vendor reader hashes its record's sorted JSON in Rust); when None the loader
+    # hashes the columns.
+    content_digest: str | None = None
 
     @property
     def fact_count(self) -> int:
@@ -66,3 +71,12 @@ class ParsedFile:
     keys: int
     filings: list[FilingRecord] = field(default_factory=list)
     rejects: list[RejectRecord] = field(default_factory=list)
+    # Optional fast path (vendor reader): every filing's facts as one Arrow table
+    # (concept, value_number decimal128(38,10), value_text), filings in list order, each
+    # `fact_count` rows. When set, the loader writes these rows and a filing's
+    # `value_numbers`, `units`, `fact_starts`, `fact_ends` may be empty (all NULL);
+    # `concepts` and `value_texts` are still filled.
+    facts_table: Any = None
+    # Optional: reader state not yet completed (the vendor reader classifies the values
+    # of many files at once: `pipeline.ingest.vendor.finish`). None once complete.
+    unfinished: Any = None

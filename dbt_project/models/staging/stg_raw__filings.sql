@@ -1,9 +1,29 @@
+{#- One row per filing version, typed and renamed; nothing filtered (staging is one-to-one). -#}
 with source as (
     select * from {{ source('raw', 'filings') }}
 ),
 
-final as (
-    select * from source
+renamed as (
+    select
+        filing_id,
+        source,
+        source_file,
+        record_index,
+        symbol,
+        cik,
+        company_name,
+        cast(period_end as date) as period_end,
+        cast(fiscal_year as integer) as fiscal_year,
+        upper(fiscal_period) as fiscal_period,
+        document_type,
+        coalesce(is_amendment, false) as is_amendment,
+        currency,
+        cast(filed_date as date) as filed_date,
+        accession,
+        cast(period_start as date) as period_start,
+        fact_count,
+        load_id
+    from source
 )
 
-select * from final
+select * from renamed

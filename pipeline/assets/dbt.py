@@ -1,0 +1,146 @@
+"""Every dbt model, seed and test as Dagster assets and asset checks, one lineage graph.
+
+The translator maps dbt sources onto the keys the Python load asset produces
+(`["raw", <table>]`), so the UI shows raw -> staging -> marts as one graph rather than
+two islands joined by "external" stubs. Groups follow the folders: staging and
+intermediate models are `staging`, statements and ratios `marts`, tie-outs and filing
+quality (models/marts/quality/) `quality`, dbt seeds `reference`. dbt tests become asset
+checks on the model they test (dagster-dbt's default).
+"""
+
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from pipeline import config
+from pipeline.lock import WarehouseLockResource
+from pipeline.resources import dbt_project
+
+RAW_SCHEMA = "raw"
+GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "marts": "marts"}
+QUALITY_FOLDER = ("marts", "quality")
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Keys `[schema, name]` (`["marts", "balance_sheet"]`), sources on the raw asset keys."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        kind = dbt_resource_props["resource_type"]
+        if kind == "source":
+            # The sources' meta.dagster.asset_key says the same; this keeps the graph
+            # joined even if a new source forgets it.
+            return AssetKey([RAW_SCHEMA, dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get(
+            "schema") or "main"
+        return AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        kind = dbt_resource_props["resource_type"]
+        if kind == "source":
+            return "raw"
+        if kind == "seed":
+            return "reference"
+        folders = tuple(dbt_resource_props.get("fqn", [])[1:-1])
+        if folders[:2] == QUALITY_FOLDER:
+            return "quality"
+        return GROUP_BY_FOLDER.get(folders[0] if folders else "", "staging")
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        described = (dbt_resource_props.get("description") or "").strip()
+        where = dbt_resource_props.get("original_file_path", "")
+        kind = dbt_resource_props["resource_type"]
+        fallback = f"dbt {kind} `{dbt_resource_props['name']}` ({where})."
+        return f"{described}\n\n{fallback}" if described else fallback
+
+
+TRANSLATOR = WarehouseDbtTranslator()
+
+
+@contextmanager
+def dbt_environment(database: str) -> Iterator[None]:
+    """dagster-dbt copies os.environ into the dbt subprocess: make its paths absolute.
+
+    dbt's working directory is the dbt project, so a relative WAREHOUSE_DB there would
+    create a second warehouse under dbt_project/. The path is the DuckDB resource's,
+    so dbt always writes the warehouse the Python assets wrote. The process's own
+    environment is restored once dbt has started.
+    """
+    overrides = {**config.dbt_env(), "WAREHOUSE_DB": str(config.resolve_path(database))}
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
+    """The @dbt_assets of a dbt project (tests build one over a deliberately broken copy)."""
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=TRANSLATOR,
+        name="dbt_models",
+    )
+    def dbt_models(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        duckdb: DuckDBResource,
+        warehouse_lock: WarehouseLockResource,
+    ) -> Iterator[Any]:
+        """`dbt build` of the selected models, seeds and tests, as one DuckDB writer.
+
+        Tie-out failures are rows of marts.tieout_results, not dbt test failures, so they
+        never stop this step; a failing model leaves the previous version of it and of
+        everything downstream in place (dbt-duckdb swaps tables only on success).
+        """
+        del warehouse_lock  # required so the run holds the warehouse lock from its start
+        with dbt_environment(duckdb.database):
+            invocation = dbt.cli(["build"], context=context, raise_on_error=True)
+        try:
+            yield from invocation.stream()
+        finally:
+            # If the step fails while dbt still runs, dbt must not outlive it: it would
+            # keep writing the warehouse after the run lock is released.
+            _stop(invocation.process)
+        # Each invocation gets its own target folder; keep it only when something failed
+        # (its dbt.log explains), otherwise a daily schedule fills the disk.
+        _remove_target(invocation.target_path, Path(project.project_dir) / "target")
+
+    return dbt_models
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)  # dbt rolls back the model in progress
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _remove_target(target: Path, project_target: Path) -> None:
+    project_target = project_target.resolve()
+    target = Path(target).resolve()
+    if target != project_target and project_target in target.parents:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+dbt_models = build_dbt_assets(dbt_project)

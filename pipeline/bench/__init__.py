@@ -1,0 +1,1 @@
+"""Scale benchmark: a deterministic synthetic filings generator and `make bench`."""

@@ -1,0 +1,330 @@
+"""`make run` end to end: the summary, idempotency, two runs at once, failures.
+
+Real subprocesses against a temp SEEDS_DIR / WAREHOUSE_DB / DAGSTER_HOME (never the
+repository's warehouse). One pair of concurrent runs on a fresh warehouse covers three
+claims at once: the first prints the fresh summary, the second waits for it and then
+runs again ("run twice"), and afterwards the warehouse equals a warehouse built by one
+load + `dbt build` (the session's `seed_warehouse`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, Definitions, RunsFilter
+
+from pipeline import config
+from pipeline.checks.tieouts import read_rules
+from pipeline.lock import holder_info
+from tests.helpers import REPO, make_seeds_dir, query
+
+PY = sys.executable
+RUN_TIMEOUT = 900
+pytestmark = pytest.mark.slow
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def mart_hashes(db: Path) -> dict[str, str]:
+    """Content hash of every marts table (timestamp columns aside), order-independent."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "order by 1").fetchall()]
+        hashes = {}
+        for table in tables:
+            cols = [c for c, kind in con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [table]).fetchall() if not kind.startswith("TIMESTAMP")]
+            select = ", ".join(quote(c) for c in cols)
+            rows = con.execute(
+                f"select {select} from marts.{quote(table)} order by all"  # noqa: S608 - quoted names from the catalog
+            ).fetchall()
+            hashes[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return hashes
+    finally:
+        con.close()
+
+
+def raw_versions(db: Path) -> tuple[list[str], int, int]:
+    ids = [r[0] for r in query(db, "select filing_id from raw.filings order by 1")]
+    facts = query(db, "select count(*) from raw.facts")[0][0]
+    rejects = query(db, "select count(*) from raw.rejects")[0][0]
+    return ids, facts, rejects
+
+
+def cli_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SEEDS_DIR", "WAREHOUSE_DB")}
+    env.update({"SEEDS_DIR": str(root / "seeds"),
+                "WAREHOUSE_DB": str(root / "warehouse" / "financials.duckdb"),
+                "DAGSTER_HOME": str(root / "dagster_home")})
+    return env
+
+
+def start_run(root: Path, *args: str) -> subprocess.Popen[str]:
+    # cwd outside the repository: paths must not depend on it
+    return subprocess.Popen([PY, "-m", "pipeline.cli", "run", *args], cwd=root,
+                            env=cli_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+@dataclass
+class Finished:
+    code: int
+    out: str
+    err: str
+
+
+def finish(proc: subprocess.Popen[str]) -> Finished:
+    try:
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"make run did not finish in {RUN_TIMEOUT} s:\n{out}\n{err}")
+    return Finished(proc.returncode, out, err)
+
+
+@dataclass
+class TwoRuns:
+    root: Path
+    db: Path
+    first: Finished
+    second: Finished
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
+    """Two `make run` at once on a fresh warehouse; the second starts while the first
+    holds the lock (so which one waits is deterministic)."""
+    root = tmp_path_factory.mktemp("make_run")
+    make_seeds_dir(root)
+    db = root / "warehouse" / "financials.duckdb"
+    first = start_run(root)
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while holder_info(db).get("pid") != first.pid:
+        if first.poll() is not None or time.monotonic() > deadline:
+            result = finish(first)
+            pytest.fail(f"the first run never held the lock:\n{result.out}\n{result.err}")
+        time.sleep(0.1)
+    second = start_run(root)
+    return TwoRuns(root, db, finish(first), finish(second))
+
+
+def test_first_run_prints_the_summary(two_runs: TwoRuns) -> None:
+    run = two_runs.first
+    assert run.code == 0, run.out + run.err
+    lines = run.out.splitlines()
+    assert lines[0].startswith("make run: OK in ")
+    assert f"  warehouse: {two_runs.db}" in lines
+    assert "Files:    1 seen: 1 loaded, 0 unchanged (skipped), 0 rejected" in lines
+    assert ("Filings:  5 loaded this run (1,288 facts); 5 filing versions, 1,288 facts in raw"
+            in lines)
+    assert "Rejected: 0 records this run; 0 in raw.rejects" in lines
+    # one line per rule, in the rules seed's order, with the warehouse's counts
+    counts = {r[0]: r[1:] for r in query(two_runs.db, """
+        select rule_id, any_value(severity), count(*) filter (where status = 'pass'),
+               count(*) filter (where status = 'fail'), count(*) filter (where status = 'skipped')
+        from marts.tieout_results group by rule_id""")}
+    rules = read_rules()
+    start = lines.index(next(line for line in lines if line.startswith("  rule_id ")))
+    table = lines[start + 1: start + 1 + len(rules)]
+    for rule, line in zip(rules, table, strict=True):
+        severity, passed, failed, skipped = counts[rule.rule_id]
+        assert line.split() == [rule.rule_id, severity, str(passed), str(failed), str(skipped)]
+    balance = table[0].split()
+    assert balance[0] == "bs_assets_equal_liabilities_and_equity" and int(balance[3]) >= 1
+    # tie-out failures are findings: the run is still OK and exits 0
+    assert any(line.startswith("Asset checks:") and "ERROR" in line for line in lines)
+    assert "Pipeline failures:" not in run.out
+
+
+def test_second_run_waited_then_changed_nothing(two_runs: TwoRuns,
+                                                seed_warehouse: Path) -> None:
+    run = two_runs.second
+    assert run.code == 0, run.out + run.err
+    assert "Waiting for another pipeline run" in run.err
+    assert "Lock acquired after" in run.err
+    assert "Files:    1 seen: 0 loaded, 1 unchanged (skipped), 0 rejected" in run.out
+    assert "Filings:  0 loaded this run (0 facts); 5 filing versions, 1,288 facts in raw" in run.out
+    # the warehouse after two runs equals one load + one dbt build
+    assert raw_versions(two_runs.db) == raw_versions(seed_warehouse)
+    assert mart_hashes(two_runs.db) == mart_hashes(seed_warehouse)
+    assert len(mart_hashes(two_runs.db)) >= 10
+
+
+def test_runs_are_in_the_dagster_instance(two_runs: TwoRuns) -> None:
+    home = two_runs.root / "dagster_home"
+    assert (home / "dagster.yaml").exists()
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(RunsFilter(tags={"warehouse/launched_by": "make run"}))
+        assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * 2
+        assert {r.job_name for r in runs} == {"warehouse_job"}
+
+
+def test_no_wait_exits_at_once_while_a_run_holds_the_lock(two_runs: TwoRuns) -> None:
+    holder = subprocess.Popen(
+        [PY, "-c", "import sys, time; from pipeline.lock import run_lock\n"
+         "with run_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
+         str(two_runs.db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        run = finish(start_run(two_runs.root, "--no-wait"))
+        assert time.monotonic() - started < 60
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run.code == 75
+    assert f"The warehouse {two_runs.db} is busy" in run.err and "--no-wait" in run.err
+    assert run.out == ""
+
+
+def test_duckdb_file_held_by_another_program(two_runs: TwoRuns) -> None:
+    other = subprocess.Popen(
+        [PY, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True)\n"
+         "print('open', flush=True); time.sleep(60)", str(two_runs.db)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        run = finish(start_run(two_runs.root))
+    finally:
+        other.kill()
+        other.wait()
+    assert run.code == 3
+    assert f"The warehouse file {two_runs.db} is locked by process {other.pid}" in run.err
+    assert "make sql" in run.err
+
+
+def test_missing_seeds_dir(tmp_path: Path) -> None:
+    run = finish(start_run(tmp_path))
+    assert run.code == 2
+    assert f"SEEDS_DIR {tmp_path / 'seeds'} does not exist" in run.err
+    assert not (tmp_path / "warehouse" / "financials.duckdb").exists()
+
+
+def test_make_sql_opens_the_warehouse_read_only(two_runs: TwoRuns) -> None:
+    env = cli_env(two_runs.root)
+    proc = subprocess.run(
+        [PY, "-m", "pipeline.cli", "sql", "-csv", "-c",
+         "select count(*) as filings from raw.filings"],
+        cwd=two_runs.root, env=env, text=True, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["filings", "5"]
+    proc = subprocess.run(
+        [PY, "-m", "pipeline.cli", "sql", "-c", "create table marts.x as select 1"],
+        cwd=two_runs.root, env=env, text=True, capture_output=True, timeout=120)
+    assert "read-only" in (proc.stdout + proc.stderr).lower()
+    assert query(two_runs.db, "select count(*) from information_schema.tables "
+                 "where table_name = 'x'")[0][0] == 0
+
+
+# --- a dbt failure in the middle of a build ---------------------------------------------------
+
+
+def failing_project(root: Path) -> Path:
+    """A parsed copy of the dbt project whose `int_filing_versions` fails at run time.
+
+    The real project is untouched. The copy has the same node ids and asset keys, so it
+    slots into the definitions in place of the real dbt assets.
+    """
+    copy = root / "dbt_project"
+    shutil.copytree(config.DBT_PROJECT_DIR, copy,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    model = copy / "models" / "intermediate" / "int_filing_versions.sql"
+    model.write_text("select error('injected failure for the reliability test') as filing_id\n")
+    env = {**config.dbt_env(), "WAREHOUSE_DB": str(root / "unused.duckdb")}
+    subprocess.run([str(Path(PY).parent / "dbt"), "parse", "--quiet", "--project-dir", str(copy),
+                    "--profiles-dir", str(copy)], cwd=copy, env=env, check=True,
+                   capture_output=True, timeout=300)
+    return copy
+
+
+def test_dbt_failure_mid_build_keeps_previous_marts(
+    two_runs: TwoRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`make run` (in-process) with a model failing halfway: exit 1, the failure named,
+    and the marts of the previous run still queryable and unchanged."""
+    from dagster_dbt import DbtProject
+
+    import pipeline.definitions as definitions
+    from pipeline import cli
+    from pipeline.assets.dbt import build_dbt_assets
+
+    before = mart_hashes(two_runs.db)
+    project = failing_project(tmp_path)
+    broken = build_dbt_assets(DbtProject(project_dir=project, profiles_dir=project))
+    real_build = definitions.build_definitions
+
+    def build_failing() -> Definitions:
+        # the project passed to @dbt_assets decides where `dbt build` runs
+        return real_build(dbt=broken)
+
+    for key, value in cli_env(two_runs.root).items():
+        if key in ("SEEDS_DIR", "WAREHOUSE_DB", "DAGSTER_HOME"):
+            monkeypatch.setenv(key, value)
+    # cli.main() writes these into os.environ for dbt: restore them afterwards
+    for key, default in (("WAREHOUSE_MEMORY_LIMIT", config.memory_limit()),
+                         ("WAREHOUSE_THREADS", str(config.threads())),
+                         ("DBT_SEND_ANONYMOUS_USAGE_STATS", "False"), ("DO_NOT_TRACK", "1"),
+                         ("DAGSTER_DISABLE_TELEMETRY", "1")):
+        monkeypatch.setenv(key, os.environ.get(key, default))
+    monkeypatch.setattr(definitions, "build_definitions", build_failing)
+
+    code = cli.main(["run"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert out.startswith("make run: FAILED in ")
+    assert "Pipeline failures:" in out
+    assert "dbt_models:" in out and "injected failure for the reliability test" in out
+    assert "Log of this run (dbt and Dagster):" in out
+    # the previous marts are all still there, unchanged
+    assert mart_hashes(two_runs.db) == before
+    with DagsterInstance.from_config(str(two_runs.root / "dagster_home")) as instance:
+        (last, *_) = instance.get_runs(limit=1)
+        assert last.status == DagsterRunStatus.FAILURE
+
+
+# --- `dagster asset materialize` ----------------------------------------------------------------
+
+
+def test_dagster_asset_materialize_builds_everything_in_one_run(
+    tmp_path: Path, seed_warehouse: Path,
+) -> None:
+    make_seeds_dir(tmp_path)
+    env = cli_env(tmp_path)
+    (tmp_path / "dagster_home").mkdir()
+    subprocess.run([PY, "-m", "pipeline.cli", "prepare-home"], env=env, check=True,
+                   capture_output=True)
+    dagster = Path(PY).parent / "dagster"
+    proc = subprocess.run(
+        [str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*"],
+        cwd=REPO, env=env, text=True, capture_output=True, timeout=RUN_TIMEOUT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    db = tmp_path / "warehouse" / "financials.duckdb"
+    assert mart_hashes(db) == mart_hashes(seed_warehouse)
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.SUCCESS
+        records = instance.get_records_for_run(run.run_id).records
+        materialized = {r.event_log_entry.dagster_event.asset_key for r in records
+                        if r.event_log_entry.dagster_event is not None
+                        and r.event_log_entry.dagster_event.is_step_materialization}
+    raw = {AssetKey(["raw", t]) for t in ("filings", "facts", "load_log", "rejects")}
+    marts = {AssetKey(["marts", t]) for t in mart_hashes(db)}
+    assert raw <= materialized
+    assert marts <= materialized
