@@ -17,8 +17,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,10 @@ from pipeline.lock import (
     WarehouseLocked,
     check_warehouse_writable,
     holder_info,
-    is_lock_conflict,
-    locked_message,
     run_lock,
     run_lock_is_free,
 )
+from pipeline.run_summary import last_load_id, summarize
 
 DAGSTER_YAML_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 EXIT_FAILED = 1
@@ -85,185 +83,6 @@ def ensure_manifest() -> int:
     print("make run: dbt files changed since the last parse; running `dbt parse` first.",
           file=sys.stderr, flush=True)
     return dbt_parse.main()
-
-
-# --- what the warehouse says before and after a run ----------------------------------------
-
-
-@dataclass
-class LoadCounts:
-    files: dict[str, int] = field(default_factory=dict)  # status -> files
-    filings: int = 0
-    facts: int = 0
-    rejects: int = 0
-
-
-@dataclass
-class RuleCounts:
-    rule_id: str
-    severity: str
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
-    try:
-        row = con.execute(sql, list(params)).fetchone()
-    except duckdb.CatalogException:
-        return None
-    return row[0] if row else None
-
-
-def last_load_id(db: Path) -> int:
-    if not db.exists():
-        return 0
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return int(_scalar(con, "select max(load_id) from raw.load_log") or 0)
-    finally:
-        con.close()
-
-
-def load_counts(con: duckdb.DuckDBPyConnection, after_load_id: int) -> LoadCounts:
-    counts = LoadCounts()
-    try:
-        rows = con.execute(
-            "select status, count(*), coalesce(sum(filings), 0), coalesce(sum(facts), 0), "
-            "coalesce(sum(rejects), 0) from raw.load_log where load_id > ? group by status",
-            [after_load_id],
-        ).fetchall()
-    except duckdb.CatalogException:
-        return counts
-    for status, files, filings, facts, rejects in rows:
-        counts.files[status] = int(files)
-        counts.filings += int(filings)
-        counts.facts += int(facts)
-        counts.rejects += int(rejects)
-    return counts
-
-
-def rule_counts(con: duckdb.DuckDBPyConnection) -> list[RuleCounts] | None:
-    """Per-rule counts from marts.tieout_results, in the rules seed's order."""
-    from pipeline.checks.tieouts import TIEOUT_RULES
-
-    try:
-        rows = con.execute(
-            "select rule_id, any_value(severity), count(*) filter (where status = 'pass'), "
-            "count(*) filter (where status = 'fail'), count(*) filter (where status = 'skipped') "
-            "from marts.tieout_results group by rule_id"
-        ).fetchall()
-    except duckdb.CatalogException:
-        return None
-    found = {r[0]: RuleCounts(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows}
-    ordered = [found.pop(rule.rule_id, RuleCounts(rule.rule_id, rule.severity))
-               for rule in TIEOUT_RULES]
-    return ordered + [found[k] for k in sorted(found)]
-
-
-# --- the summary -----------------------------------------------------------------------------
-
-
-def _n(value: int | None) -> str:
-    return "n/a" if value is None else f"{value:,}"
-
-
-def format_summary(
-    *,
-    ok: bool,
-    run_id: str,
-    seconds: float,
-    seeds: Path,
-    db: Path,
-    loaded: LoadCounts,
-    totals: dict[str, int | None],
-    rules: list[RuleCounts] | None,
-    checks: dict[str, int],
-    failures: list[str],
-    log_file: Path | None = None,
-) -> str:
-    lines = [
-        f"make run: {'OK' if ok else 'FAILED'} in {seconds:.1f} s "
-        f"(Dagster run {run_id[:8]}; history in the UI: make dev)",
-        f"  seeds:     {seeds}",
-        f"  warehouse: {db}",
-        "",
-    ]
-    files = loaded.files
-    seen = sum(files.values())
-    lines.append(
-        f"Files:    {seen} seen: {files.get('loaded', 0)} loaded, "
-        f"{files.get('skipped_unchanged', 0)} unchanged (skipped), "
-        f"{files.get('rejected', 0)} rejected"
-    )
-    lines.append(
-        f"Filings:  {loaded.filings:,} loaded this run ({loaded.facts:,} facts); "
-        f"{_n(totals.get('filings'))} filing versions, {_n(totals.get('facts'))} facts in raw"
-    )
-    lines.append(
-        f"Rejected: {loaded.rejects:,} records this run; {_n(totals.get('rejects'))} in raw.rejects"
-    )
-    lines.append("")
-    if rules is None:
-        lines.append("Tie-outs: not evaluated (marts.tieout_results was not built).")
-    else:
-        width = max([len("rule_id"), *(len(r.rule_id) for r in rules)])
-        lines.append("Tie-outs per rule (marts.tieout_results; failures are findings about "
-                     "the data, not errors):")
-        lines.append(f"  {'rule_id':<{width}}  severity   pass   fail  skipped")
-        for r in rules:
-            lines.append(f"  {r.rule_id:<{width}}  {r.severity:<8} {r.passed:>6} "
-                         f"{r.failed:>6} {r.skipped:>8}")
-        p, f, s = (sum(x.passed for x in rules), sum(x.failed for x in rules),
-                   sum(x.skipped for x in rules))
-        failing = sum(1 for r in rules if r.failed)
-        lines.append(f"  {'total (' + str(len(rules)) + ' rules)':<{width}}  {'':<8} {p:>6} "
-                     f"{f:>6} {s:>8}")
-        lines.append(f"  {failing} of {len(rules)} rules have failing filings.")
-    lines.append("")
-    lines.append(
-        f"Asset checks: {checks.get('total', 0)} evaluated, {checks.get('passed', 0)} passed, "
-        f"{checks.get('failed', 0)} failed ({checks.get('failed_error', 0)} ERROR, "
-        f"{checks.get('failed_warn', 0)} WARN)"
-    )
-    if failures:
-        lines.append("")
-        lines.append("Pipeline failures:")
-        lines.extend(f"  {msg}" for msg in failures)
-    if log_file is not None:
-        lines.append(f"Log of this run (dbt and Dagster): {log_file}")
-    return "\n".join(lines)
-
-
-def check_counts(result: Any) -> dict[str, int]:
-    from dagster import AssetCheckSeverity
-
-    counts = {"total": 0, "passed": 0, "failed": 0, "failed_error": 0, "failed_warn": 0}
-    for evaluation in result.get_asset_check_evaluations():
-        counts["total"] += 1
-        if evaluation.passed:
-            counts["passed"] += 1
-        else:
-            counts["failed"] += 1
-            key = ("failed_error" if evaluation.severity == AssetCheckSeverity.ERROR
-                   else "failed_warn")
-            counts[key] += 1
-    return counts
-
-
-def failure_messages(result: Any, db: Path) -> list[str]:
-    messages: list[str] = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error if event.step_failure_data else None
-        while error is not None and error.cause is not None:  # the user code's own error
-            error = error.cause
-        text = f"{error.cls_name}: {error.message}" if error else (event.message or "failed")
-        if is_lock_conflict(Exception(text)):
-            text = locked_message(db, Exception(text))
-        messages.append(f"{event.step_key}: {' '.join(text.split())[:800]}")
-    if not messages and not result.success:
-        messages.append("the run failed before any step (see the run's logs: make dev)")
-    return messages
 
 
 def _quiet_dagster(verbose: bool) -> None:
@@ -321,73 +140,37 @@ def cmd_run(*, wait: bool, verbose: bool) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     started = time.monotonic()
-    try:
-        with run_lock(db, wait=wait):
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(db, wait=wait))
+        except LockBusy as error:
+            print(f"make run: {error}", file=sys.stderr)
+            return EXIT_BUSY
+        except OSError as error:
+            print(f"make run: cannot create the lock file beside the warehouse {db}: {error}. "
+                  f"Is {db.parent} writable?", file=sys.stderr)
+            return EXIT_FAILED
+        try:
             check_warehouse_writable(db)
-            if ensure_manifest() != 0:
-                print("make run: `dbt parse` failed; fix the dbt project (see above).",
-                      file=sys.stderr)
-                return EXIT_FAILED
             before = last_load_id(db)
-            print(f"make run: materializing every asset and check over {seeds} into {db} ...",
-                  file=sys.stderr, flush=True)
-            log_file = None if verbose else home / "logs" / "make_run.log"
-            result = execute(log_file)
-            summary = summarize(result, seeds=seeds, db=db, before=before,
-                                seconds=time.monotonic() - started, log_file=log_file)
-    except LockBusy as error:
-        print(f"make run: {error}", file=sys.stderr)
-        return EXIT_BUSY
-    except WarehouseLocked as error:
-        print(f"make run: {error}", file=sys.stderr)
-        return EXIT_LOCKED
-    except (duckdb.Error, OSError) as error:
-        print(f"make run: cannot open the warehouse {db}: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        except WarehouseLocked as error:
+            print(f"make run: {error}", file=sys.stderr)
+            return EXIT_LOCKED
+        except (duckdb.Error, OSError) as error:
+            print(f"make run: cannot open the warehouse {db}: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        if ensure_manifest() != 0:
+            print("make run: `dbt parse` failed; fix the dbt project (see above).",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        print(f"make run: materializing every asset and check over {seeds} into {db} ...",
+              file=sys.stderr, flush=True)
+        log_file = None if verbose else home / "logs" / "make_run.log"
+        result = execute(log_file)
+        summary = summarize(result, seeds=seeds, db=db, before=before,
+                            seconds=time.monotonic() - started, log_file=log_file)
     print(summary, flush=True)
     return 0 if result.success else EXIT_FAILED
-
-
-def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
-    """Read-only connection, retrying briefly if a writer is just closing the file."""
-    for attempt in range(attempts):
-        try:
-            return duckdb.connect(str(db), read_only=True)
-        except duckdb.Error as error:
-            if not is_lock_conflict(error) or attempt == attempts - 1:
-                raise
-            time.sleep(0.25)
-    raise AssertionError("unreachable")
-
-
-def summarize(
-    result: Any, *, seeds: Path, db: Path, before: int, seconds: float,
-    log_file: Path | None = None,
-) -> str:
-    loaded: LoadCounts = LoadCounts()
-    totals: dict[str, int | None] = {}
-    rules: list[RuleCounts] | None = None
-    if db.exists():
-        try:
-            con = _open_read_only(db)
-        except duckdb.Error as error:  # another program grabbed the file after the run
-            print(f"make run: could not read the summary: {error}", file=sys.stderr)
-        else:
-            try:
-                loaded = load_counts(con, before)
-                totals = {
-                    "filings": _scalar(con, "select count(*) from raw.filings"),
-                    "facts": _scalar(con, "select count(*) from raw.facts"),
-                    "rejects": _scalar(con, "select count(*) from raw.rejects"),
-                }
-                rules = rule_counts(con)
-            finally:
-                con.close()
-    return format_summary(
-        ok=result.success, run_id=result.run_id, seconds=seconds, seeds=seeds, db=db,
-        loaded=loaded, totals=totals, rules=rules, checks=check_counts(result),
-        failures=failure_messages(result, db), log_file=log_file,
-    )
 
 
 # --- make sql ----------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def run_lock(
                 )
             started = time.monotonic()
             say(f"Waiting for {holder} to finish with {db} "
-                f"(lock file {path}; use --no-wait to exit instead)...")
+                f"(lock file {path}; `make run ARGS=--no-wait` exits instead)...")
             last_reminder = started
             while not _try_flock(handle):
                 now = time.monotonic()

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from dagster import materialize
 
-from pipeline.assets.raw import raw_tables
+from pipeline.assets.raw import raw_tables, run_checks
 from pipeline.ingest import values as V
 from pipeline.ingest.load import load_seeds
 from pipeline.resources import SeedsResource
-from tests.helpers import SEED_FILE, make_seeds_dir, query, query_dicts
+from tests.helpers import SEED_FILE, TEST_DATA, make_seeds_dir, query, query_dicts
 
 SEED_FACTS = [220, 238, 252, 283, 295]
 ENVELOPE = {"symbol", "date", "period", "fiscalyear", "reportedcurrency"}
@@ -316,3 +316,28 @@ def test_dagster_materialize_metadata_and_checks(tmp_path: Path) -> None:
             for e in again.get_asset_materialization_events()}[("raw", "filings")]
     assert (meta["files_skipped"].value, meta["new_filings"].value) == (2, 0)
     assert meta["dagster/row_count"].value == 5
+
+
+def test_company_facts_files_go_to_the_sec_reader(tmp_path: Path) -> None:
+    """Dispatch: an object with "facts" and "cik" is SEC company facts. What orjson would
+    hide in it (a repeated key, digits beyond a double) is read exactly."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(TEST_DATA / "sec" / "LPA_companyfacts_ifrs.json", seeds)
+    entry = ('{{"end": "2023-12-31", "val": {val}, "accn": "0000000042-24-000001", '
+             '"fy": 2023, "fp": "FY", "form": "10-K", "filed": "2024-02-01"}}')
+    (seeds / "dup.json").write_text(
+        '{"cik": 42, "entityName": "Synthetic Co", "facts": {"us-gaap": {'
+        '"Assets": {"units": {"USD": [' + entry.format(val=1) + ']}}, '
+        '"Assets": {"units": {"USD": [' + entry.format(val="123456789012345678901.75") +
+        ']}}}}}')
+    db = tmp_path / "w.duckdb"
+    summary = load_seeds(seeds, db)
+    assert summary.files_loaded == 2
+    assert query(db, "select distinct source from raw.filings") == [("sec",)]
+    assert query(db, "select value_number, value_text from raw.facts x join raw.filings f "
+                     "using (filing_id) where f.source_file = 'dup.json'") == [
+        (Decimal("123456789012345678901.75"), "123456789012345678901.75")]
+    reasons = [r[0] for r in query(db, "select reason from raw.rejects")]
+    assert len(reasons) == 1 and "duplicate key" in reasons[0]
+    assert all(r.passed for r in run_checks(db) if r.check_name != "raw_rejects_present")

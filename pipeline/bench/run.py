@@ -475,11 +475,14 @@ COLUMNS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
     ("load s", "load", lambda r: _fmt(r.get("load_seconds"), ".2f")),
     ("load facts/s", "rate", lambda r: _fmt(r.get("load_facts_per_s"), ".2f", 1e6, " M")),
     ("load / floor", "ratio", lambda r: _fmt(r.get("load_to_floor"), ".1f", 1, "x")),
-    ("dbt build s", "dbt", lambda r: _fmt(r.get("dbt_build_seconds"))),
+    ("dbt build s", "dbt", lambda r: _fmt(r.get("dbt_build_seconds")) + (
+        " FAILED" if r.get("dbt_build_ok") is False else "")),
     ("checks s", "checks", lambda r: _fmt(r.get("checks_seconds"), ".2f")),
-    ("end-to-end s", "e2e", lambda r: _fmt(r.get("e2e_seconds"))),
+    ("end-to-end s", "e2e", lambda r: _fmt(r.get("e2e_seconds")) + (
+        " FAILED" if r.get("e2e_ok") is False else "")),
     ("peak RSS", "rss", lambda r: _fmt(r.get("peak_rss"), ".2f", 1024**3, " GB")),
-    ("1-file incremental s", "incr", lambda r: _fmt(r.get("incremental_seconds"))),
+    ("1-file incremental s", "incr", lambda r: _fmt(r.get("incremental_seconds")) + (
+        " FAILED" if r.get("incremental_ok") is False else "")),
     ("tie-outs exact", "tie", lambda r: (
         "—" if "tieouts" not in r else
         f"{'yes' if r['tieouts']['exact'] else 'NO'} "
@@ -523,10 +526,11 @@ def target_report(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def merge_results(new_rows: list[dict[str, Any]], fresh: bool) -> dict[str, Any]:
+def merge_results(new_rows: list[dict[str, Any]], fresh: bool,
+                  path: Path = RESULTS) -> dict[str, Any]:
     old: list[dict[str, Any]] = []
-    if RESULTS.exists() and not fresh:
-        old = orjson.loads(RESULTS.read_bytes()).get("sizes", [])
+    if path.exists() and not fresh:
+        old = orjson.loads(path.read_bytes()).get("sizes", [])
     keys = {(r["companies"], r["years"]) for r in new_rows}
     rows = [r for r in old if (r["companies"], r["years"]) not in keys] + new_rows
     rows.sort(key=lambda r: (r["years"], r["companies"]))
@@ -554,6 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true",
                         help="drop earlier results of other sizes from results.json")
     parser.add_argument("--no-write", action="store_true", help="do not write results.json")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="results file to merge into and write (default %(default)s)")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     config.quiet_telemetry()
@@ -570,9 +576,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             prebuild_manifest(None)
         if "keep" not in skip:
             shutil.rmtree(base, ignore_errors=True)
-    report = merge_results(rows, args.fresh)
+    report = merge_results(rows, args.fresh, args.results)
     if not args.no_write:
-        RESULTS.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        args.results.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     print(text_table(report["sizes"]))
     print()
     for t in report["targets"]:

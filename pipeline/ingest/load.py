@@ -30,6 +30,7 @@ import hashlib
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -181,7 +182,10 @@ def parse_bytes(data: bytes, source_file: str) -> ParsedFile:
     except orjson.JSONDecodeError:
         return _parse_exact(body, source_file, data)
     if _is_sec(doc):
-        return _sec(doc, source_file, data)
+        if _sec_trusted(body, doc):
+            return _sec(doc, source_file, data)
+        del doc
+        return _parse_exact(body, source_file, data)
     if type(doc) is not list and type(doc) is not dict:
         return _top_level_reject(doc, source_file, data)
     try:
@@ -192,6 +196,21 @@ def parse_bytes(data: bytes, source_file: str) -> ParsedFile:
         parsed.unfinished.body_colons = body.count(b":")
         parsed.unfinished.data = body
     return parsed
+
+
+# A JSON number (not a string: after ':', '[' or ',') of 17 or more characters may hold
+# more digits than orjson's binary double keeps.
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?[0-9][0-9.eE+-]{16,}")
+
+
+def _sec_trusted(body: bytes, doc: Any) -> bool:
+    """orjson's reading of a company-facts file hides nothing: as many ':' as the bytes
+    (a duplicate key orjson dropped would leave fewer) and no over-long number."""
+    try:
+        colons = orjson.dumps(doc).count(b":")
+    except orjson.JSONEncodeError:
+        return False
+    return colons == body.count(b":") and _LONG_NUMBER.search(body) is None
 
 
 def _parse_exact(body: bytes, source_file: str, data: bytes) -> ParsedFile:
@@ -207,8 +226,8 @@ def _parse_exact(body: bytes, source_file: str, data: bytes) -> ParsedFile:
     except ValueError as exc:
         return file_reject(source_file, f"not valid JSON ({exc})", data)
     del text
-    if _is_sec(tolerant):
-        return _sec(V.plain(tolerant), source_file, data)
+    if _is_sec(tolerant):  # as parsed: the SEC reader handles JsonNumber and DupDict.dups
+        return _sec(tolerant, source_file, data)
     if not isinstance(tolerant, list | dict):
         return _top_level_reject(tolerant, source_file, data)
     try:
@@ -731,12 +750,13 @@ def open_warehouse(db_path: Path) -> duckdb.DuckDBPyConnection:
 
 # Loader-session settings. Row order inside raw tables means nothing (every reader
 # sorts), and without it DuckDB inserts in parallel: about 2x faster appends.
-SESSION_SETTINGS = ("set preserve_insertion_order = false", "set enable_progress_bar = false")
+SESSION_SETTINGS = ("set preserve_insertion_order = false",
+                    "set enable_progress_bar = false")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
     """The raw schema plus columns added after a warehouse was created."""
-    for setting in SESSION_SETTINGS + tuple(filter(None, [os.environ.get("LOADER_EXTRA_SQL")])):
+    for setting in SESSION_SETTINGS:
         con.execute(setting)
     ensure_raw_schema(con)
     for table, column, kind in EXTRA_COLUMNS:

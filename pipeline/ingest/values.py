@@ -15,10 +15,14 @@ canonical text has at most 10 fraction digits and at most 28 integer digits, so 
 is exact (DuckDB's own cast rounds half away from zero; ours is half-even) and never
 overflows.
 
-JSON numbers from orjson are floats or ints. A float's shortest repr is its text when the
-number had at most 15 significant digits as written (always exact then); the tolerant
-parser (`loads_tolerant`) keeps every number's text as written (`JsonNumber`) so nothing
-is rounded by a binary float on the way.
+value_text of a JSON number is its canonical text: the integer's digits, or the float's
+shortest round-trip form (`2019.0`, `0.001`, `1e-07`) whenever that denotes exactly the
+number written; a number a binary double cannot hold exactly keeps the text as written
+(`123456789012345678.12345678901`). The loader reads a file with orjson (floats) and,
+when a float there may have lost digits, again with the tolerant parser
+(`loads_tolerant`), which keeps every number's text (`JsonNumber`): nothing is rounded by
+a binary float on the way, and a filing gets the same facts and id whichever parser read
+it.
 """
 
 from __future__ import annotations

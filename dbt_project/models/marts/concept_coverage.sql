@@ -3,9 +3,16 @@
     concept mapped to several line items (e.g. the pre-2018 cash concept feeds both the
     balance sheet and the cash-flow reconciliation) shows its best mapping (lowest
     priority, then statement and line order) and lists all of them in mapped_to. -#}
-with facts as (
-    select concept, count(distinct filing_id) as filings
+with concept_filings as (
+    -- distinct pairs first: DuckDB's count(distinct) aggregate does not parallelise,
+    -- and this model scans every fact of the warehouse
+    select distinct concept, filing_id
     from {{ ref('stg_raw__facts') }}
+),
+
+facts as (
+    select concept, count(*) as filings
+    from concept_filings
     group by concept
 ),
 

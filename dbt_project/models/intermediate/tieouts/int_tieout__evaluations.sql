@@ -1,5 +1,5 @@
 -- One evaluation per (mart row, rule): chosen variant, lhs, rhs, rounding unit, tolerance,
--- status and a readable detail. Generic over the rules/terms seeds.
+-- status and a readable detail. Generic over the rules/terms seeds: no rule is named here.
 --
 -- Tolerance (contract): a sum of n terms passes when |lhs - rhs| <= (n + 1) x unit / 2.
 -- n counts the summands, the +1 is the total they are compared with: every reported
@@ -10,11 +10,30 @@
 -- is also reported as the rounding unit (EPS is reported in cents).
 -- Cross-period: a cross_period term carried forward (method 'derived', no rule) comes from
 -- the previous fiscal year's filing; the coarser (larger) unit of the two applies.
+--
+-- Detail: a failing row shows its formula with every value; a passing row shows the
+-- variant's formula by name (its values are the lhs / rhs columns) plus any derived term
+-- with its value; a skipped row says why. Values are formatted only where shown, which
+-- keeps the model cheap at scale (formatting a DECIMAL is the costliest step here).
 
 with
 
 rules as (
-    select * from {{ ref('tieout_rules') }}
+    select
+        tieout_rules.*,
+        divisors.divisor_term
+    from {{ ref('tieout_rules') }} as tieout_rules
+    left join (
+        select rule_id, max(term) as divisor_term
+        from {{ ref('tieout_rule_terms') }}
+        where role = 'divisor'
+        group by rule_id
+    ) as divisors
+        on tieout_rules.rule_id = divisors.rule_id
+),
+
+terms as (
+    select * from {{ ref('tieout_rule_terms') }}
 ),
 
 keys as (
@@ -22,94 +41,164 @@ keys as (
 ),
 
 units as (
-    select * from {{ ref('int_tieout__rounding_units') }}
+    select mart_key_id, rounding_unit from {{ ref('int_tieout__rounding_units') }}
 ),
 
 term_values as (
     select * from {{ ref('int_tieout__term_values') }}
 ),
 
-variants as (
+-- per rule variant, from the seed: slot counts and the formula by name
+slot_names as (
     select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
         rule_id,
         variant,
-        -- all terms that select this variant are present (vacuously true without any)
-        coalesce(bool_and(is_present) filter (where selects_variant), true) as is_selected
-    from term_values
-    group by all
+        side,
+        position,
+        term,
+        role,
+        min(coefficient) as coefficient,
+        bool_or(required) as required,
+        string_agg(line_item, ' else ' order by priority) as names
+    from terms
+    group by rule_id, variant, side, position, term, role
 ),
 
-chosen_variant as (
+variant_slots as (
     select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
         rule_id,
-        coalesce(min(variant) filter (where is_selected), min(variant)) as variant
-    from variants
-    group by all
+        variant,
+        max(variant) over (partition by rule_id) as variants,
+        count(*) filter (where required) as required_slots,
+        regexp_replace(regexp_replace(
+            string_agg(
+                case when coefficient < 0 then ' - ' else ' + ' end || names
+                    || case when required then '' else ' (optional)' end,
+                '' order by position
+            ) filter (where side = 'lhs' and role = 'sum'),
+            '^ \+ ', ''), '^ - ', '-') as lhs_names,
+        regexp_replace(regexp_replace(
+            string_agg(
+                case when coefficient < 0 then ' - ' else ' + ' end || names
+                    || case when required then '' else ' (optional)' end,
+                '' order by position
+            ) filter (where side = 'rhs' and role = 'sum'),
+            '^ \+ ', ''), '^ - ', '-') as rhs_names,
+        string_agg(names, ' x ' order by position) filter (where role = 'divisor')
+            as divisor_names
+    from slot_names
+    group by rule_id, variant
 ),
 
-chosen_terms as (
-    select term_values.*
-    from term_values
-    inner join chosen_variant
-        on term_values.source = chosen_variant.source
-        and term_values.symbol = chosen_variant.symbol
-        and term_values.fiscal_year = chosen_variant.fiscal_year
-        and term_values.fiscal_period = chosen_variant.fiscal_period
-        and term_values.rule_id = chosen_variant.rule_id
-        and term_values.variant = chosen_variant.variant
+selecting_slots as (
+    select rule_id, variant, count(distinct term) as selecting_slots
+    from terms
+    where selects_variant
+    group by rule_id, variant
 ),
 
-aggregated as (
+required_slots as (
+    select distinct rule_id, variant, term, position
+    from terms
+    where required
+),
+
+-- the present terms of every variant, aggregated at once (numbers only, plus the rare
+-- own-derived and derived terms)
+present as (
     select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
+        mart_key_id,
         rule_id,
-        any_value(variant) as variant,
-        count(*) filter (where is_present) as terms_present,
+        variant,
+        count(*) as terms_present,
+        count(*) filter (where required) as required_present,
+        count(*) filter (where selects_variant) as selecting_present,
         sum(coefficient * value) filter (where side = 'lhs' and role = 'sum') as lhs_sum,
         sum(coefficient * value) filter (where side = 'rhs' and role = 'sum') as rhs_sum,
-        bool_or(role = 'divisor') as has_divisor,
         max(value) filter (where role = 'divisor') as divisor,
-        string_agg(term, ', ' order by position) filter (where role = 'divisor') as divisor_terms,
-        string_agg(term, ', ' order by position)
-            filter (where required and not is_present) as missing_required,
-        string_agg(line_item, ', ' order by position)
-            filter (where is_present and derivation_rule = rule_id) as own_derived,
         coalesce(
             bool_or(cross_period and method = 'derived' and derivation_rule is null), false
         ) as uses_previous_filing,
-        -- signed formula text per side; missing optional terms are left out (they count 0)
-        string_agg(
-            case when coefficient < 0 then ' - ' else ' + ' end || term_text, ''
-            order by position
-        ) filter (where side = 'lhs' and role = 'sum' and (is_present or required)) as lhs_text,
-        string_agg(
-            case when coefficient < 0 then ' - ' else ' + ' end || term_text, ''
-            order by position
-        ) filter (where side = 'rhs' and role = 'sum' and (is_present or required)) as rhs_sum_text,
-        string_agg(term_text, ' x ' order by position)
-            filter (where role = 'divisor') as divisor_text
-    from chosen_terms
-    group by all
+        {{ tieout_ordered_concat(
+            'case when derivation_rule = rule_id then line_item end', 'position', "', '") }}
+            as own_derived,
+        {{ tieout_ordered_concat(
+            "case when method = 'derived' then " ~ tieout_term_text() ~ " end",
+            'position', "', '") }} as derived_terms
+    from term_values
+    group by mart_key_id, rule_id, variant
 ),
 
-previous_units as (
-    select source, symbol, fiscal_year + 1 as fiscal_year, fiscal_period, rounding_unit
-    from units
+-- every mart row x rule variant, whatever is present
+per_variant as (
+    select
+        keys.mart_key_id,
+        variant_slots.rule_id,
+        variant_slots.variant,
+        variant_slots.variants,
+        variant_slots.required_slots,
+        variant_slots.lhs_names,
+        variant_slots.rhs_names,
+        variant_slots.divisor_names,
+        coalesce(present.terms_present, 0) as terms_present,
+        coalesce(present.required_present, 0) as required_present,
+        -- all terms that select this variant are present (vacuously true without any)
+        coalesce(present.selecting_present, 0)
+            = coalesce(selecting_slots.selecting_slots, 0) as is_selected,
+        present.lhs_sum,
+        present.rhs_sum,
+        present.divisor,
+        coalesce(present.uses_previous_filing, false) as uses_previous_filing,
+        present.own_derived,
+        present.derived_terms
+    from keys
+    cross join variant_slots
+    left join selecting_slots
+        on variant_slots.rule_id = selecting_slots.rule_id
+        and variant_slots.variant = selecting_slots.variant
+    left join present
+        on keys.mart_key_id = present.mart_key_id
+        and variant_slots.rule_id = present.rule_id
+        and variant_slots.variant = present.variant
+),
+
+-- the lowest selected variant, else the first; ranked only for rules with alternatives
+chosen as (
+    select * from per_variant
+    where variants = 1
+    union all
+    select * from per_variant
+    where variants > 1
+    qualify row_number() over (
+        partition by mart_key_id, rule_id
+        order by is_selected desc, variant
+    ) = 1
+),
+
+-- names of the missing required terms, for the rows that miss any
+missing as (
+    select
+        chosen.mart_key_id,
+        chosen.rule_id,
+        {{ tieout_ordered_concat('required_slots.term', 'required_slots.position', "', '") }}
+            as missing_required
+    from chosen
+    inner join required_slots
+        on chosen.rule_id = required_slots.rule_id
+        and chosen.variant = required_slots.variant
+    left join term_values
+        on chosen.mart_key_id = term_values.mart_key_id
+        and chosen.rule_id = term_values.rule_id
+        and chosen.variant = term_values.variant
+        and required_slots.term = term_values.term
+    where chosen.required_present < chosen.required_slots
+        and term_values.term is null
+    group by chosen.mart_key_id, chosen.rule_id
 ),
 
 joined as (
     select
+        keys.mart_key_id,
         keys.source,
         keys.symbol,
         keys.fiscal_year,
@@ -117,47 +206,40 @@ joined as (
         keys.filing_id,
         keys.period_end,
         rules.rule_id,
-        rules.ordinal,
         rules.severity,
         rules.statement,
         rules.comparison,
         rules.tolerance_basis,
         rules.fixed_tolerance,
         rules.periods,
-        aggregated.variant,
-        aggregated.terms_present,
-        aggregated.lhs_sum,
-        aggregated.rhs_sum,
-        aggregated.has_divisor,
-        aggregated.divisor,
-        aggregated.divisor_terms,
-        aggregated.missing_required,
-        aggregated.own_derived,
-        aggregated.uses_previous_filing,
+        rules.divisor_term,
+        rules.divisor_term is not null as has_divisor,
+        chosen.variant,
+        chosen.terms_present,
+        chosen.lhs_sum,
+        chosen.rhs_sum,
+        chosen.divisor,
+        chosen.lhs_names,
+        chosen.rhs_names,
+        chosen.divisor_names,
+        missing.missing_required,
+        chosen.own_derived,
+        chosen.derived_terms,
+        chosen.uses_previous_filing,
         units.rounding_unit as own_rounding_unit,
-        previous_units.rounding_unit as previous_rounding_unit,
-        regexp_replace(regexp_replace(aggregated.lhs_text, '^ \+ ', ''), '^ - ', '-') as lhs_text,
-        regexp_replace(regexp_replace(aggregated.rhs_sum_text, '^ \+ ', ''), '^ - ', '-')
-            as rhs_sum_text,
-        aggregated.divisor_text
-    from keys
-    cross join rules
-    inner join aggregated
-        on keys.source = aggregated.source
-        and keys.symbol = aggregated.symbol
-        and keys.fiscal_year = aggregated.fiscal_year
-        and keys.fiscal_period = aggregated.fiscal_period
-        and rules.rule_id = aggregated.rule_id
+        previous_units.rounding_unit as previous_rounding_unit
+    from chosen
+    inner join keys
+        on chosen.mart_key_id = keys.mart_key_id
+    inner join rules
+        on chosen.rule_id = rules.rule_id
     inner join units
-        on keys.source = units.source
-        and keys.symbol = units.symbol
-        and keys.fiscal_year = units.fiscal_year
-        and keys.fiscal_period = units.fiscal_period
-    left join previous_units
-        on keys.source = previous_units.source
-        and keys.symbol = previous_units.symbol
-        and keys.fiscal_year = previous_units.fiscal_year
-        and keys.fiscal_period = previous_units.fiscal_period
+        on chosen.mart_key_id = units.mart_key_id
+    left join units as previous_units
+        on keys.previous_year_key_id = previous_units.mart_key_id
+    left join missing
+        on chosen.mart_key_id = missing.mart_key_id
+        and chosen.rule_id = missing.rule_id
 ),
 
 skip_reasons as (
@@ -177,7 +259,7 @@ skip_reasons as (
                     then own_derived || ' derived from this rule''s own identity'
             end,
             case
-                when has_divisor and divisor = 0 then 'divisor ' || divisor_terms || ' is zero'
+                when has_divisor and divisor = 0 then 'divisor ' || divisor_term || ' is zero'
             end
         ), '') as skip_reason
     from joined
@@ -186,36 +268,40 @@ skip_reasons as (
 measured as (
     select
         *,
-        cast(lhs_sum as decimal(38, 10)) as lhs,
-        cast(
-            case
-                when has_divisor then cast(rhs_sum as double) / cast(divisor as double)
-                else rhs_sum
-            end as decimal(38, 10)
-        ) as rhs,
+        case when skip_reason is null then cast(lhs_sum as decimal(38, 10)) end as lhs,
+        case
+            when skip_reason is null then cast(
+                case
+                    when has_divisor then cast(rhs_sum as double) / cast(divisor as double)
+                    else rhs_sum
+                end as decimal(38, 10)
+            )
+        end as rhs,
         cast(
             case
                 when tolerance_basis = 'fixed' then fixed_tolerance
-                when uses_previous_filing
-                    then greatest(own_rounding_unit, coalesce(previous_rounding_unit, own_rounding_unit))
+                when skip_reason is null and uses_previous_filing
+                    then greatest(own_rounding_unit,
+                                  coalesce(previous_rounding_unit, own_rounding_unit))
                 else own_rounding_unit
             end as decimal(38, 10)
         ) as rounding_unit
     from skip_reasons
-    where skip_reason is null
 ),
 
 evaluated as (
     select
         *,
         cast(lhs - rhs as decimal(38, 10)) as difference,
-        cast(
-            case
-                when tolerance_basis = 'fixed' then fixed_tolerance
-                when comparison = '<=' then rounding_unit
-                else terms_present * rounding_unit / 2
-            end as decimal(38, 10)
-        ) as tolerance
+        case
+            when skip_reason is null then cast(
+                case
+                    when tolerance_basis = 'fixed' then fixed_tolerance
+                    when comparison = '<=' then rounding_unit
+                    else terms_present * rounding_unit / 2
+                end as decimal(38, 10)
+            )
+        end as tolerance
     from measured
 ),
 
@@ -223,6 +309,7 @@ judged as (
     select
         *,
         case
+            when skip_reason is not null then 'skipped'
             when comparison = '=' and abs(difference) <= tolerance then 'pass'
             when comparison = '<=' and difference <= tolerance then 'pass'
             else 'fail'
@@ -230,60 +317,116 @@ judged as (
     from evaluated
 ),
 
+-- the formula with every value, for the failing rows only
+failing_terms as (
+    select
+        term_values.*,
+        case when term_values.coefficient < 0 then ' - ' else ' + ' end
+            || {{ tieout_term_text() }} as sum_piece,
+        {{ tieout_term_text() }} as term_text
+    from term_values
+    inner join judged
+        on term_values.mart_key_id = judged.mart_key_id
+        and term_values.rule_id = judged.rule_id
+        and term_values.variant = judged.variant
+    where judged.status = 'fail'
+),
+
+failing_formulas as (
+    select
+        mart_key_id,
+        rule_id,
+        regexp_replace(regexp_replace(
+            {{ tieout_ordered_concat(
+                "case when side = 'lhs' and role = 'sum' then sum_piece end",
+                'position', "''") }},
+            '^ \+ ', ''), '^ - ', '-') as lhs_text,
+        regexp_replace(regexp_replace(
+            {{ tieout_ordered_concat(
+                "case when side = 'rhs' and role = 'sum' then sum_piece end",
+                'position', "''") }},
+            '^ \+ ', ''), '^ - ', '-') as rhs_text,
+        {{ tieout_ordered_concat(
+            "case when role = 'divisor' then term_text end", 'position', "' x '") }}
+            as divisor_text
+    from failing_terms
+    group by mart_key_id, rule_id
+),
+
+described as (
+    select
+        judged.*,
+        case
+            when judged.status = 'fail'
+                then failing_formulas.lhs_text || ' ' || judged.comparison || ' '
+                || case
+                    when judged.has_divisor
+                        then '(' || failing_formulas.rhs_text || ') / '
+                        || failing_formulas.divisor_text
+                        || ' = ' || {{ tieout_format_number('judged.rhs') }}
+                    else failing_formulas.rhs_text
+                end
+            else judged.lhs_names || ' ' || judged.comparison || ' '
+                || case
+                    when judged.has_divisor
+                        then '(' || judged.rhs_names || ') / ' || judged.divisor_names
+                    else judged.rhs_names
+                end
+        end as formula
+    from judged
+    left join failing_formulas
+        on judged.mart_key_id = failing_formulas.mart_key_id
+        and judged.rule_id = failing_formulas.rule_id
+),
+
 final as (
     select
-        skip_reasons.source,
-        skip_reasons.symbol,
-        skip_reasons.fiscal_year,
-        skip_reasons.fiscal_period,
-        skip_reasons.filing_id,
-        skip_reasons.period_end,
-        skip_reasons.rule_id,
-        skip_reasons.ordinal,
-        skip_reasons.severity,
-        skip_reasons.statement,
-        skip_reasons.comparison,
-        skip_reasons.variant,
-        skip_reasons.terms_present,
-        judged.lhs,
-        judged.rhs,
-        judged.difference,
-        coalesce(judged.rounding_unit, skip_reasons.own_rounding_unit) as rounding_unit,
-        judged.tolerance,
-        coalesce(judged.status, 'skipped') as status,
+        mart_key_id,
+        source,
+        symbol,
+        fiscal_year,
+        fiscal_period,
+        filing_id,
+        period_end,
+        rule_id,
+        severity,
+        statement,
+        comparison,
+        variant,
+        terms_present,
+        lhs,
+        rhs,
+        difference,
+        rounding_unit,
+        tolerance,
+        status,
         case
-            when judged.status is null then 'skipped: ' || skip_reasons.skip_reason
+            when status = 'skipped' then 'skipped: ' || skip_reason
             else
-                skip_reasons.lhs_text || ' ' || skip_reasons.comparison || ' '
+                formula
+                || '; difference ' || {{ tieout_format_number('difference') }}
+                || case status when 'pass' then ' within' else ' beyond' end
+                || ' tolerance ' || {{ tieout_format_number('tolerance') }}
                 || case
-                    when skip_reasons.has_divisor
-                        then '(' || skip_reasons.rhs_sum_text || ') / ' || skip_reasons.divisor_text
-                        || ' = ' || {{ tieout_format_number('judged.rhs') }}
-                    else skip_reasons.rhs_sum_text
-                end
-                || '; difference ' || {{ tieout_format_number('judged.difference') }}
-                || case judged.status when 'pass' then ' within' else ' beyond' end
-                || ' tolerance ' || {{ tieout_format_number('judged.tolerance') }}
-                || case
-                    when skip_reasons.tolerance_basis = 'fixed' then ' (fixed)'
-                    when skip_reasons.comparison = '<=' then ' = unit '
-                        || {{ tieout_format_number('judged.rounding_unit') }}
-                    else ' = (' || (skip_reasons.terms_present - 1) || ' + 1) x unit '
-                        || {{ tieout_format_number('judged.rounding_unit') }} || ' / 2'
+                    when tolerance_basis = 'fixed' then ' (fixed)'
+                    when comparison = '<=' then ' = unit '
+                        || {{ tieout_format_number('rounding_unit') }}
+                    else ' = (' || (terms_present - 1) || ' + 1) x unit '
+                        || {{ tieout_format_number('rounding_unit') }} || ' / 2'
                 end
                 || case
-                    when skip_reasons.tolerance_basis <> 'fixed' and skip_reasons.uses_previous_filing
-                        then ' (unit: the coarser of this filing''s and the previous fiscal year''s)'
+                    when tolerance_basis <> 'fixed' and uses_previous_filing
+                        then ' (unit: the coarser of this filing''s and the previous fiscal'
+                        || ' year''s)'
+                    else ''
+                end
+                || case
+                    when status = 'pass' and derived_terms is not null
+                        then '; derived terms: ' || derived_terms
                     else ''
                 end
         end as detail
-    from skip_reasons
-    left join judged
-        on skip_reasons.source = judged.source
-        and skip_reasons.symbol = judged.symbol
-        and skip_reasons.fiscal_year = judged.fiscal_year
-        and skip_reasons.fiscal_period = judged.fiscal_period
-        and skip_reasons.rule_id = judged.rule_id
+    from described
 )
 
 select * from final

@@ -1,5 +1,7 @@
 -- One row per mart key that has any statement row, with the row's period_end, currency
--- and filing_id: the rows tie-outs and ratios are computed for.
+-- and filing_id: the rows tie-outs and ratios are computed for. mart_key_id (an integer
+-- surrogate) and previous_year_key_id (the same source, symbol and fiscal period one
+-- fiscal year earlier, NULL when not loaded) keep the tie-out joins on integers.
 
 with
 
@@ -26,7 +28,7 @@ unioned as (
     select * from cash_flow_statement
 ),
 
-final as (
+keys as (
     -- The statements share one filing_id / period_end / currency per mart key; max() only
     -- collapses the three copies deterministically.
     select
@@ -39,6 +41,32 @@ final as (
         max(filing_id) as filing_id
     from unioned
     group by source, symbol, fiscal_year, fiscal_period
+),
+
+numbered as (
+    select
+        row_number() over (order by source, symbol, fiscal_year, fiscal_period) as mart_key_id,
+        *
+    from keys
+),
+
+final as (
+    select
+        numbered.mart_key_id,
+        numbered.source,
+        numbered.symbol,
+        numbered.fiscal_year,
+        numbered.fiscal_period,
+        numbered.period_end,
+        numbered.currency,
+        numbered.filing_id,
+        previous_year.mart_key_id as previous_year_key_id
+    from numbered
+    left join numbered as previous_year
+        on numbered.source = previous_year.source
+        and numbered.symbol = previous_year.symbol
+        and numbered.fiscal_year - 1 = previous_year.fiscal_year
+        and numbered.fiscal_period = previous_year.fiscal_period
 )
 
 select * from final

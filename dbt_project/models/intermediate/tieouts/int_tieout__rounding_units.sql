@@ -8,7 +8,7 @@
 with
 
 keys as (
-    select source, symbol, fiscal_year, fiscal_period
+    select mart_key_id, source, symbol, fiscal_year, fiscal_period
     from {{ ref('int_tieout__mart_keys') }}
 ),
 
@@ -62,6 +62,7 @@ per_row as (
 
 final as (
     select
+        keys.mart_key_id,
         keys.source,
         keys.symbol,
         keys.fiscal_year,

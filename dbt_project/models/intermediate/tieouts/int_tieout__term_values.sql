@@ -1,44 +1,52 @@
--- Every term slot of every rule variant, for every mart row, with the value that fills it:
--- the first alternative (by priority) present in statement_lines, or none. Set-based over
--- the rules-as-data seeds: no rule is named in SQL.
+-- The reported or derived values that fill the terms of every rule variant (seed
+-- tieout_rule_terms), one row per (mart row, rule, variant, term slot) that has a value:
+-- for a slot with alternatives, the first present one by priority. Terms without a
+-- value have no row (int_tieout__evaluations counts them against the seed; the detail
+-- text is formatted there, only where it is shown: macro tieout_term_text). Set-based
+-- over the rules-as-data seeds: no rule is named in SQL. A view, read by
+-- int_tieout__evaluations.
+{{ config(materialized='view') }}
 
 with
 
 keys as (
-    select source, symbol, fiscal_year, fiscal_period
+    select mart_key_id, source, symbol, fiscal_year, fiscal_period
     from {{ ref('int_tieout__mart_keys') }}
 ),
 
 terms as (
-    select * from {{ ref('tieout_rule_terms') }}
+    select
+        *,
+        count(*) over (partition by rule_id, variant, term) as alternatives
+    from {{ ref('tieout_rule_terms') }}
 ),
 
 lines as (
     select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
-        line_item,
-        cast(value as decimal(38, 10)) as value,
-        method,
-        derivation,
-        derivation_rule
-    from {{ ref('statement_lines') }}
+        keys.mart_key_id,
+        statement_lines.line_item,
+        cast(statement_lines.value as decimal(38, 10)) as value,
+        statement_lines.method,
+        statement_lines.derivation,
+        statement_lines.derivation_rule
+    from {{ ref('statement_lines') }} as statement_lines
+    inner join keys
+        on statement_lines.source = keys.source
+        and statement_lines.symbol = keys.symbol
+        and statement_lines.fiscal_year = keys.fiscal_year
+        and statement_lines.fiscal_period = keys.fiscal_period
 ),
 
-candidates as (
+present as (
     select
-        keys.source,
-        keys.symbol,
-        keys.fiscal_year,
-        keys.fiscal_period,
+        lines.mart_key_id,
         terms.rule_id,
         terms.variant,
         terms.side,
         terms.position,
         terms.term,
         terms.priority,
+        terms.alternatives,
         terms.line_item,
         terms.coefficient,
         terms.role,
@@ -49,31 +57,35 @@ candidates as (
         lines.method,
         lines.derivation,
         lines.derivation_rule
-    from keys
-    cross join terms
-    left join lines
-        on keys.source = lines.source
-        and keys.symbol = lines.symbol
-        and keys.fiscal_year = lines.fiscal_year
-        and keys.fiscal_period = lines.fiscal_period
-        and terms.line_item = lines.line_item
+    from terms
+    inner join lines
+        on terms.line_item = lines.line_item
+),
+
+-- a slot with alternatives takes the first present one by priority (ranked only there)
+single_alternative as (
+    select * from present
+    where alternatives = 1
+),
+
+first_alternative as (
+    select * from present
+    where alternatives > 1
+    qualify row_number() over (
+        partition by mart_key_id, rule_id, variant, term
+        order by priority
+    ) = 1
 ),
 
 slots as (
-    select *
-    from candidates
-    qualify row_number() over (
-        partition by source, symbol, fiscal_year, fiscal_period, rule_id, variant, term
-        order by (value is null), priority
-    ) = 1
+    select * from single_alternative
+    union all
+    select * from first_alternative
 ),
 
 final as (
     select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
+        mart_key_id,
         rule_id,
         variant,
         side,
@@ -85,23 +97,10 @@ final as (
         required,
         selects_variant,
         cross_period,
-        value is not null as is_present,
         value,
         method,
         derivation,
-        derivation_rule,
-        -- how the term reads in the detail text
-        case
-            when value is null then term || ' (missing)'
-            else line_item || ' ' || {{ tieout_format_number('value') }}
-                || case
-                    when method = 'derived' and derivation_rule is not null
-                        then ' [derived by ' || derivation_rule || ']'
-                    when method = 'derived'
-                        then ' [derived: ' || coalesce(derivation, 'no rule') || ']'
-                    else ''
-                end
-        end as term_text
+        derivation_rule
     from slots
 )
 

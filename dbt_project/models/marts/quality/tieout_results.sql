@@ -28,4 +28,3 @@ final as (
 )
 
 select * from final
-order by source, symbol, fiscal_year, fiscal_period, rule_id
