@@ -40,7 +40,7 @@ dev: $(MANIFEST)
 	$(BIN)/dagster dev -m pipeline.definitions -h 127.0.0.1 -p 3000
 
 sql: $(STAMP)
-	$(BIN)/python -m pipeline.cli sql
+	$(BIN)/python -m pipeline.cli sql $(ARGS)
 
 bench: $(MANIFEST)
 	$(BIN)/python -m pipeline.bench.run $(ARGS)

@@ -142,7 +142,7 @@ def test_runs_are_in_the_dagster_instance(two_runs: TwoRuns) -> None:
         assert {r.job_name for r in runs} == {"warehouse_job"}
 
 
-def test_no_wait_exits_at_once_while_a_run_holds_the_lock(two_runs: TwoRuns) -> None:
+def test_no_wait_and_sql_while_a_run_holds_the_lock(two_runs: TwoRuns) -> None:
     holder = subprocess.Popen(
         [PY, "-c", "import sys, time; from pipeline.lock import run_lock\n"
          "with run_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
@@ -152,12 +152,18 @@ def test_no_wait_exits_at_once_while_a_run_holds_the_lock(two_runs: TwoRuns) -> 
         started = time.monotonic()
         run = finish(start_run(two_runs.root, "--no-wait"))
         assert time.monotonic() - started < 60
+        # `make sql` cannot open the file while a run writes it: it says so
+        sql = subprocess.run([PY, "-m", "pipeline.cli", "sql", "-c", "select 1"],
+                             cwd=two_runs.root, env=cli_env(two_runs.root), text=True,
+                             capture_output=True, timeout=120)
     finally:
         holder.kill()
         holder.wait()
     assert run.code == 75
     assert f"The warehouse {two_runs.db} is busy" in run.err and "--no-wait" in run.err
     assert run.out == ""
+    assert sql.returncode == 75
+    assert f"make sql: a pipeline run (pid {holder.pid}) is writing {two_runs.db}" in sql.stderr
 
 
 def test_duckdb_file_held_by_another_program(two_runs: TwoRuns) -> None:

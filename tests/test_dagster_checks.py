@@ -36,6 +36,7 @@ from tests.ops_support import mart_hashes
 BALANCE = "bs_assets_equal_liabilities_and_equity"
 RAW = {AssetKey(["raw", t]) for t in ("filings", "facts", "load_log", "rejects")}
 PY = sys.executable
+pytestmark = pytest.mark.slow
 
 
 @dataclass

@@ -114,6 +114,7 @@ def test_resources_follow_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     assert resources["fetcher"].enabled is False
 
 
+@pytest.mark.slow
 def test_dagster_definitions_validate(tmp_path: Path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"),
            "WAREHOUSE_DB": str(tmp_path / "w.duckdb")}

@@ -419,3 +419,8 @@ def test_bench_report_tables_and_targets() -> None:
     assert met == {"extract + load >= 1.5 M facts/s": True, "end-to-end <= 60 s": False,
                    "one-file incremental <= 15 s": True, "peak RSS <= 4 GB": None}
     assert bench.parse_sizes("100,1_000, 10000") == [100, 1000, 10000]
+    # A failed run's memory says nothing about the target, and the table says it failed.
+    failed = {**row, "companies": 10_000, "e2e_ok": False, "peak_rss": 1024**3}
+    rss = [t for t in bench.target_report([failed]) if t["target"] == "peak RSS <= 4 GB"]
+    assert rss[0]["met"] is None and "failed" in rss[0]["note"]
+    assert "75.0 FAILED" in bench.markdown_table([failed])

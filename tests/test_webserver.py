@@ -28,6 +28,7 @@ from pipeline.checks.tieouts import read_rules
 from tests.helpers import REPO
 
 START_TIMEOUT = 180.0
+pytestmark = pytest.mark.slow
 MARTS = ("companies", "balance_sheet", "income_statement", "cash_flow_statement",
          "statement_lines", "concept_coverage", "financial_ratios", "financial_ratios_long",
          "tieout_results", "filing_quality")

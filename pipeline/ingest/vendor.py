@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ STR, INT, FLOAT, NUMBER, BOOL, NULL, NESTED = range(7)
 KIND = {str: STR, int: INT, float: FLOAT, V.JsonNumber: NUMBER, bool: BOOL,
         type(None): NULL, dict: NESTED, list: NESTED, V.DupDict: NESTED}
 NEEDS_LOOK = frozenset({NUMBER, BOOL, NULL, NESTED})
+NEEDS_LOOK_BYTES = tuple(bytes((k,)) for k in sorted(NEEDS_LOOK))
 TEXTUAL = frozenset({STR, NESTED})
 _NESTED_TYPES = (dict, list, V.DupDict)
 SAFE_RE = "^" + V.SAFE_DECIMAL.pattern + "$"
@@ -137,6 +139,25 @@ def _dedupe(keys: list[str], vals: list[Any], dups: list[tuple[str, Any]]
     return list(merged), list(merged.values()), dropped
 
 
+_ABSENT = object()
+
+
+class _Merged:
+    """Read-only `get` over a nested record's envelope (keys lowercased) and its `data`
+    when no key of one is in the other: what `dict(zip(keys, vals))` would answer,
+    without building a dict of every key for a handful of identity lookups."""
+
+    __slots__ = ("data", "env")
+
+    def __init__(self, env: dict[str, Any], data: dict[str, Any]) -> None:
+        self.env = env
+        self.data = data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key, _ABSENT)
+        return self.env.get(key, default) if value is _ABSENT else value
+
+
 class _Builder:
     """Per-file state: accepted records' facts, columnar, plus rejects."""
 
@@ -150,7 +171,7 @@ class _Builder:
         self.rejects: list[RejectRecord] = []
         # ':' the document has if it holds no duplicate key (see read_vendor)
         self.colons = 0
-        self.kinds: list[int] = []
+        self.kinds = b""  # one int8 kind per value (bytes: handed to Arrow without a copy)
         self.value_texts: list[Any] = []
 
     def reject_record(self, index: int, key: str | None, why: str, rec: Any) -> None:
@@ -187,11 +208,19 @@ class _Builder:
                 keys = [k.lower() for k in keys]
         written = len(keys) + len(dups)
         dropped: list[tuple[str, Any]] = []
-        if nested or lowered or dups:
+        lookup: Any = rec
+        if nested and not lowered and not dups:
+            # the usual nested record: data keys already lowercase and unique (a dict);
+            # only an envelope key can repeat (after lowercasing, or inside data)
+            env = dict(zip(keys[:len(envelope)], vals[:len(envelope)], strict=True))
+            if len(env) == len(envelope) and data.keys().isdisjoint(env):
+                lookup = _Merged(env, data)
+            else:
+                keys, vals, dropped = _dedupe(keys, vals, dups)
+                lookup = dict(zip(keys, vals, strict=True))
+        elif nested or lowered or dups:
             keys, vals, dropped = _dedupe(keys, vals, dups)
-            lookup: dict[str, Any] = dict(zip(keys, vals, strict=True))
-        else:
-            lookup = rec
+            lookup = dict(zip(keys, vals, strict=True))
         meta = self._identity(index, lookup, rec)
         if meta is None:
             if not self.exact:
@@ -207,7 +236,7 @@ class _Builder:
         self.vals.extend(vals)
         self.spans.append((index, meta, start, len(self.concepts), written))
 
-    def _identity(self, index: int, d: dict[str, Any], rec: Any) -> dict[str, Any] | None:
+    def _identity(self, index: int, d: Any, rec: Any) -> dict[str, Any] | None:
         """The filing's identity columns, or None after writing the record's reject."""
         symbol = d.get("symbol")
         if type(symbol) is not str or not symbol.strip():
@@ -263,9 +292,10 @@ class _Builder:
         """value_text and kind of every collected value (C-level maps; a Python look only
         at the few values that need one)."""
         vals = self.vals
-        self.kinds = kinds = list(map(KIND.__getitem__, map(type, vals)))
+        kinds = list(map(KIND.__getitem__, map(type, vals)))
+        self.kinds = kind_bytes = bytes(kinds)
         self.value_texts = texts = list(map(str, vals))
-        if not NEEDS_LOOK.isdisjoint(kinds):
+        if any(k in kind_bytes for k in NEEDS_LOOK_BYTES):
             for i in compress(range(len(vals)), map(NEEDS_LOOK.__contains__, kinds)):
                 texts[i] = V.value_text(vals[i])
 
@@ -295,11 +325,15 @@ class Unfinished:
 
 
 def finish(files: list[ParsedFile],
-           reparse: Callable[[ParsedFile], None] | None = None) -> None:
+           reparse: Callable[[ParsedFile], None] | None = None, *, cast: bool = True) -> None:
     """Classify the values of many read files together and complete each ParsedFile:
     filings, value rejects, `keys`, `facts_table`. Files without `unfinished` are left
     as they are. A file orjson may have misread is handed to `reparse` (which replaces
     its `unfinished` with an exact reading); without a callback NeedsExactParse is raised.
+
+    With `cast=False` the tables' `value_number` column keeps the canonical decimal
+    texts (pa.string) and the caller casts it with `decimal_column`: the loader does
+    that in its writer thread (Arrow releases the GIL), off the parsing thread.
     """
     todo = [f for f in files if f.unfinished is not None]
     if not todo:
@@ -308,21 +342,20 @@ def finish(files: list[ParsedFile],
     offsets = [0]
     concepts: list[str] = []
     texts: list[Any] = []
-    kinds: list[int] = []
     for b in builders:
         concepts.extend(b.concepts)
         texts.extend(b.value_texts)
-        kinds.extend(b.kinds)
         offsets.append(len(texts))
     text_arr = pa.array(texts, pa.string())
-    kind_arr = pa.array(kinds, pa.int8())
+    kinds = b"".join([b.kinds for b in builders])
+    kind_arr = pa.Array.from_buffers(pa.int8(), len(kinds), [None, pa.py_buffer(kinds)])
     suspect = _untrusted(todo, builders, offsets, text_arr, kind_arr)
     if suspect:
         if reparse is None:
             raise NeedsExactParse(", ".join(todo[k].source_file for k in suspect))
         for k in suspect:
             reparse(todo[k])
-        finish(files)
+        finish(files, cast=cast)
         return
     safe = pc.fill_null(pc.match_substring_regex(text_arr, SAFE_RE), False)
     numeric = pc.or_(pc.equal(kind_arr, INT), pc.and_(
@@ -362,10 +395,11 @@ def finish(files: list[ParsedFile],
     stops = [offsets[k] + span[3] for k, b in enumerate(builders) for span in b.spans]
     counted = iter(_running_count(numeric, stops))
     ids = _Ids()
-    codes = pa.array(list(map(ids.__getitem__, concepts)), pa.int32())
+    codes = _int32(array("i", map(ids.__getitem__, concepts)))
     table = pa.table({"concept": pa.DictionaryArray.from_arrays(codes, pa.array(list(ids),
                                                                                 pa.string())),
-                      "value_number": decimal_column(numbers), "value_text": text_arr})
+                      "value_number": decimal_column(numbers) if cast else numbers,
+                      "value_text": text_arr})
     keep: list[bool] | None = None
     previous = 0
     rows = 0
@@ -485,19 +519,41 @@ def _untrusted(todo: list[ParsedFile], builders: list[_Builder], offsets: list[i
                                                         LOSSY_FLOAT_REPR))
         for i in pc.indices_nonzero(long_float).to_pylist():
             suspect.add(bisect_right(offsets, i) - 1)
-    in_values = pc.if_else(pc.is_in(kind_arr, pa.array(sorted(TEXTUAL), pa.int8())),
-                           pc.count_substring(text_arr, ":"), 0)
-    running = pc.cumulative_sum(pc.cast(in_values, pa.int64()))
-    ends = [offsets[k + 1] - 1 for k in range(len(todo))]
-    upto = pc.take(running, pa.array(ends, pa.int64())).to_pylist()
-    before = 0
-    for k, total in enumerate(upto):
-        here, before = total - before, total
+    for k, here in enumerate(_value_colons(text_arr, kind_arr, offsets)):
         unfinished = todo[k].unfinished
         if unfinished.body_colons is not None and (
                 unfinished.body_colons != builders[k].colons + here):
             suspect.add(k)
     return sorted(suspect)
+
+
+def _value_colons(text_arr: pa.Array, kind_arr: pa.Array, offsets: list[int]) -> list[int]:
+    """':' inside the value texts of each file (values offsets[k]:offsets[k+1]).
+
+    Only text and nested values can hold ':' (the text of a number, a boolean or null
+    never does), so this counts the bytes of all value texts: one `bytes.count` per
+    file over the string array's data buffer (':' is ASCII and never part of a
+    multi-byte UTF-8 sequence) instead of a per-value count.
+    """
+    if isinstance(text_arr, pa.StringArray) and text_arr.buffers()[2] is not None:
+        _, bounds, chars = text_arr.buffers()
+        data = chars.to_pybytes()
+        at = memoryview(bounds).cast("i")  # int32 value offsets (pa.string)
+        base = text_arr.offset
+        return [data.count(b":", at[base + offsets[k]], at[base + offsets[k + 1]])
+                for k in range(len(offsets) - 1)]
+    in_values = pc.if_else(pc.is_in(kind_arr, pa.array(sorted(TEXTUAL), pa.int8())),
+                           pc.count_substring(text_arr, ":"), 0)
+    running = pc.cumulative_sum(pc.cast(in_values, pa.int64())).to_pylist()
+    upto = [0] + [running[end - 1] if end else 0 for end in offsets[1:]]
+    return [upto[k + 1] - upto[k] for k in range(len(offsets) - 1)]
+
+
+def _int32(values: array) -> pa.Array:  # type: ignore[type-arg]
+    """An Arrow int32 array over a C-int `array` (no per-value conversion)."""
+    if values.itemsize != 4:  # pragma: no cover - C int is 32 bits on our platforms
+        return pa.array(values.tolist(), pa.int32())
+    return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
 
 
 def _running_count(mask: pa.Array, stops: list[int]) -> list[int]:
