@@ -493,6 +493,12 @@ def test_snow_tieouts_run_with_the_filings_own_opening_cash(warehouse: tuple[Pat
     for rule in ("bs_assets_equal_liabilities_and_equity", "cf_net_change_in_cash",
                  "is_gross_profit", "is_net_income", "is_net_income_attribution"):
         assert statuses[rule] == "pass", rule
+    # sums stay exact decimals: no DOUBLE round trip leaks into lhs / rhs
+    assert query(db, """
+        select lhs, rhs, difference from marts.tieout_results
+        where source = 'sec' and symbol = 'SNOW' and fiscal_year = 2024
+          and fiscal_period = 'FY' and rule_id = 'bs_assets_equal_liabilities_and_equity'
+        """) == [(Decimal("8223383000"), Decimal("8223383000"), Decimal("0"))]
 
 
 def test_vendor_and_sec_side_by_side(warehouse: tuple[Path, str]) -> None:

@@ -269,13 +269,12 @@ measured as (
     select
         *,
         case when skip_reason is null then cast(lhs_sum as decimal(38, 10)) end as lhs,
+        -- each branch cast on its own: a CASE mixing DOUBLE and DECIMAL unifies to DOUBLE,
+        -- and DOUBLE -> DECIMAL(38,10) is not exact (8223383000 became ...0000008192)
         case
-            when skip_reason is null then cast(
-                case
-                    when has_divisor then cast(rhs_sum as double) / cast(divisor as double)
-                    else rhs_sum
-                end as decimal(38, 10)
-            )
+            when skip_reason is null and has_divisor
+                then cast(cast(rhs_sum as double) / cast(divisor as double) as decimal(38, 10))
+            when skip_reason is null then cast(rhs_sum as decimal(38, 10))
         end as rhs,
         cast(
             case
