@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +16,6 @@ from pipeline.resources import dbt_executable
 REPO = config.REPO_ROOT
 SEED_FILE = REPO / "seeds" / "TROO.json"
 TEST_DATA = REPO / "tests" / "data"
-
-
-@contextmanager
-def warehouse_env(seeds_dir: Path, db_path: Path) -> Iterator[None]:
-    """Point SEEDS_DIR / WAREHOUSE_DB at a temp warehouse for the duration."""
-    saved = {k: os.environ.get(k) for k in ("SEEDS_DIR", "WAREHOUSE_DB")}
-    os.environ["SEEDS_DIR"] = str(seeds_dir)
-    os.environ["WAREHOUSE_DB"] = str(db_path)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def make_seeds_dir(root: Path, files: Sequence[Path] = (SEED_FILE,)) -> Path:
