@@ -290,8 +290,8 @@ def tampered(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
                                    [f"{rule.rule_id}:{case}", by_rule]).fetchone() == (1,)
     finally:
         con.close()
-    run_dbt(db, "run", "--select", "int_tieout__term_values", "int_tieout__evaluations",
-            "tieout_results")
+    run_dbt(db, "run", "--select", "int_tieout__term_values", "int_tieout__variants",
+            "int_tieout__evaluations", "tieout_results")
     return _results(db)
 
 

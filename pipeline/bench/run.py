@@ -566,13 +566,17 @@ def target_report(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def merge_results(new_rows: list[dict[str, Any]], fresh: bool,
                   path: Path = RESULTS) -> dict[str, Any]:
-    old: list[dict[str, Any]] = []
+    previous: dict[str, Any] = {}
     if path.exists() and not fresh:
-        old = orjson.loads(path.read_bytes()).get("sizes", [])
+        previous = orjson.loads(path.read_bytes())
     keys = {(r["companies"], r["years"]) for r in new_rows}
-    rows = [r for r in old if (r["companies"], r["years"]) not in keys] + new_rows
+    rows = [r for r in previous.get("sizes", [])
+            if (r["companies"], r["years"]) not in keys] + new_rows
     rows.sort(key=lambda r: (r["years"], r["companies"]))
-    return {"machine": machine(), "sizes": rows, "targets": target_report(rows)}
+    report = {"machine": machine(), "sizes": rows, "targets": target_report(rows)}
+    if previous.get("experiments"):  # one-off measurements written by hand, kept
+        report["experiments"] = previous["experiments"]
+    return report
 
 
 def parse_sizes(text: str) -> list[int]:

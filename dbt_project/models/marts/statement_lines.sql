@@ -78,10 +78,9 @@ final as (
     inner join line_items
         on lines.statement = line_items.statement
         and lines.line_item = line_items.line_item
+    -- no ORDER BY: a full sort of every line of the warehouse (6M wide rows at 10,000
+    -- companies) ran out of memory; queries order what they read
     where lines.value is not null
-    order by
-        keys.source, keys.symbol, keys.fiscal_year, keys.fiscal_period,
-        lines.statement, line_items.ordinal
 )
 
 select * from final

@@ -90,89 +90,15 @@ variant_slots as (
     group by rule_id, variant
 ),
 
-selecting_slots as (
-    select rule_id, variant, count(distinct term) as selecting_slots
-    from terms
-    where selects_variant
-    group by rule_id, variant
-),
 
 required_slots as (
     select distinct rule_id, variant, term, position
     from terms
     where required
 ),
-
--- the present terms of every variant, aggregated at once (numbers only, plus the rare
--- own-derived and derived terms)
-present as (
-    select
-        mart_key_id,
-        rule_id,
-        variant,
-        count(*) as terms_present,
-        count(*) filter (where required) as required_present,
-        count(*) filter (where selects_variant) as selecting_present,
-        sum(coefficient * value) filter (where side = 'lhs' and role = 'sum') as lhs_sum,
-        sum(coefficient * value) filter (where side = 'rhs' and role = 'sum') as rhs_sum,
-        max(value) filter (where role = 'divisor') as divisor,
-        coalesce(
-            bool_or(cross_period and method = 'derived' and derivation_rule is null), false
-        ) as uses_previous_filing,
-        {{ tieout_ordered_concat(
-            'case when derivation_rule = rule_id then line_item end', 'position', "', '") }}
-            as own_derived,
-        {{ tieout_ordered_concat(
-            "case when method = 'derived' then " ~ tieout_term_text() ~ " end",
-            'position', "', '") }} as derived_terms
-    from term_values
-    group by mart_key_id, rule_id, variant
-),
-
--- every mart row x rule variant, whatever is present
-per_variant as (
-    select
-        keys.mart_key_id,
-        variant_slots.rule_id,
-        variant_slots.variant,
-        variant_slots.variants,
-        variant_slots.required_slots,
-        variant_slots.lhs_names,
-        variant_slots.rhs_names,
-        variant_slots.divisor_names,
-        coalesce(present.terms_present, 0) as terms_present,
-        coalesce(present.required_present, 0) as required_present,
-        -- all terms that select this variant are present (vacuously true without any)
-        coalesce(present.selecting_present, 0)
-            = coalesce(selecting_slots.selecting_slots, 0) as is_selected,
-        present.lhs_sum,
-        present.rhs_sum,
-        present.divisor,
-        coalesce(present.uses_previous_filing, false) as uses_previous_filing,
-        present.own_derived,
-        present.derived_terms
-    from keys
-    cross join variant_slots
-    left join selecting_slots
-        on variant_slots.rule_id = selecting_slots.rule_id
-        and variant_slots.variant = selecting_slots.variant
-    left join present
-        on keys.mart_key_id = present.mart_key_id
-        and variant_slots.rule_id = present.rule_id
-        and variant_slots.variant = present.variant
-),
-
--- the lowest selected variant, else the first; ranked only for rules with alternatives
+-- the chosen variant per (mart row, rule), with its numbers: int_tieout__variants
 chosen as (
-    select * from per_variant
-    where variants = 1
-    union all
-    select * from per_variant
-    where variants > 1
-    qualify row_number() over (
-        partition by mart_key_id, rule_id
-        order by is_selected desc, variant
-    ) = 1
+    select * from {{ ref('int_tieout__variants') }}
 ),
 
 -- names of the missing required terms, for the rows that miss any
@@ -219,9 +145,11 @@ joined as (
         chosen.lhs_sum,
         chosen.rhs_sum,
         chosen.divisor,
-        chosen.lhs_names,
-        chosen.rhs_names,
-        chosen.divisor_names,
+        -- the formula by name joins after the variant is chosen: strings carried through
+        -- the per-variant window cost memory for every mart row x variant
+        names.lhs_names,
+        names.rhs_names,
+        names.divisor_names,
         missing.missing_required,
         chosen.own_derived,
         chosen.derived_terms,
@@ -233,6 +161,9 @@ joined as (
         on chosen.mart_key_id = keys.mart_key_id
     inner join rules
         on chosen.rule_id = rules.rule_id
+    inner join variant_slots as names
+        on chosen.rule_id = names.rule_id
+        and chosen.variant = names.variant
     inner join units
         on chosen.mart_key_id = units.mart_key_id
     left join units as previous_units
