@@ -3,8 +3,8 @@
 -- for a slot with alternatives, the first present one by priority. Terms without a
 -- value have no row (int_tieout__evaluations counts them against the seed; the detail
 -- text is formatted there, only where it is shown: macro tieout_term_text). Set-based
--- over the rules-as-data seeds: no rule is named in SQL. A table (read several times), by
--- int_tieout__variants and int_tieout__evaluations.
+-- over the rules-as-data seeds: no rule is named in SQL. A table, not a view: both
+-- int_tieout__variants and int_tieout__evaluations read it, some parts more than once.
 {{ config(materialized='table') }}
 
 with
