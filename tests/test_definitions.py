@@ -23,7 +23,7 @@ from tests.helpers import REPO
 RAW_KEYS = {AssetKey(["raw", t]) for t in ("filings", "facts", "load_log", "rejects")}
 MARTS = ("companies", "balance_sheet", "income_statement", "cash_flow_statement",
          "statement_lines", "concept_coverage", "financial_ratios", "financial_ratios_long")
-QUALITY = ("tieout_results", "filing_quality")
+QUALITY = ("tieout_results", "filing_quality", "filing_coverage")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_groups_and_lineage(defs: Definitions) -> None:
     for key in keys:
         node = graph.get(key)
         if key.path[0] in ("staging", "intermediate"):
-            assert node.group_name == "staging", key
+            assert node.group_name == key.path[0], key
         if key.path[0] == "reference":
             assert node.group_name == "reference", key
         assert node.description, f"{key.to_user_string()} has no description"

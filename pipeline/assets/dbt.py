@@ -2,9 +2,9 @@
 
 The translator maps dbt sources onto the keys the Python load asset produces
 (`["raw", <table>]`), so the UI shows raw -> staging -> marts as one graph rather than
-two islands joined by "external" stubs. Groups follow the folders: staging and
-intermediate models are `staging`, statements and ratios `marts`, tie-outs and filing
-quality (models/marts/quality/) `quality`, dbt seeds `reference`. dbt tests become asset
+two islands joined by "external" stubs. Groups are the dbt layers, one folder each, in
+dependency order: `staging` -> `intermediate` -> `marts` -> `quality` (tie-out results,
+filing quality, filing coverage); dbt seeds are `reference`. dbt tests become asset
 checks on the model they test (dagster-dbt's default).
 """
 
@@ -27,8 +27,9 @@ from pipeline.lock import WarehouseLockResource
 from pipeline.resources import dbt_project
 
 RAW_SCHEMA = "raw"
-GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "marts": "marts"}
-QUALITY_FOLDER = ("marts", "quality")
+# The model folders, in dependency order: a model reads only its own layer or earlier
+# ones (tests/test_layers.py walks the manifest). Each folder is a Dagster group.
+LAYERS = ("staging", "intermediate", "marts", "quality")
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -50,10 +51,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
             return "raw"
         if kind == "seed":
             return "reference"
-        folders = tuple(dbt_resource_props.get("fqn", [])[1:-1])
-        if folders[:2] == QUALITY_FOLDER:
-            return "quality"
-        return GROUP_BY_FOLDER.get(folders[0] if folders else "", "staging")
+        return model_layer(dbt_resource_props)
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         described = (dbt_resource_props.get("description") or "").strip()
@@ -61,6 +59,17 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         kind = dbt_resource_props["resource_type"]
         fallback = f"dbt {kind} `{dbt_resource_props['name']}` ({where})."
         return f"{described}\n\n{fallback}" if described else fallback
+
+
+def model_layer(dbt_resource_props: Mapping[str, Any]) -> str:
+    """The layer (top folder under models/) of a dbt model, test or snapshot."""
+    folders = dbt_resource_props.get("fqn", [])[1:-1]
+    if folders and folders[0] in LAYERS:
+        return folders[0]
+    raise ValueError(
+        f"dbt node {dbt_resource_props.get('unique_id')} is outside the layer folders "
+        f"{LAYERS}: put it in one of them"
+    )
 
 
 TRANSLATOR = WarehouseDbtTranslator()
