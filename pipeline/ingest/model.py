@@ -2,9 +2,9 @@
 
 Readers (vendor flat/nested/single shapes in `vendor.py`, SEC company facts in
 `sec.py`) are pure functions from a decoded document to a `ParsedFile`; `parse.py`
-dispatches to them and hashes, `write.py` owns transactions and the `raw.*` tables. Facts are held as
-parallel lists (columnar) because the loader extends Arrow columns from them: per-fact
-objects cost more than the whole JSON parse at scale.
+dispatches to them and hashes, `write.py` owns transactions and the `raw.*` tables.
+Facts are held as parallel lists (columnar) because the loader extends Arrow columns
+from them: per-fact objects cost more than the whole JSON parse at scale.
 """
 
 from __future__ import annotations
