@@ -43,10 +43,10 @@ sql: $(STAMP)
 	$(BIN)/python -m pipeline.cli sql $(ARGS)
 
 bench: $(MANIFEST)
-	$(BIN)/python -m pipeline.bench.run $(ARGS)
+	cd $(ROOT) && $(BIN)/python -m bench.run $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff check pipeline tests bench
 
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock

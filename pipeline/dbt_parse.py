@@ -9,11 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from pipeline import config
+from pipeline import config, warehouse
 
 
 def main() -> int:
-    env = config.dbt_env()
+    env = warehouse.dbt_env()
     from pipeline.resources import dbt_executable
 
     cmd = [dbt_executable(), "parse", "--quiet", "--project-dir", str(config.DBT_PROJECT_DIR),

@@ -36,6 +36,8 @@ import duckdb
 from dagster import ConfigurableResource, Failure, InitResourceContext
 from pydantic import PrivateAttr
 
+from pipeline import warehouse
+
 # Exit status for "busy, try again later" (sysexits.h EX_TEMPFAIL).
 EXIT_BUSY = 75
 
@@ -220,7 +222,7 @@ def check_warehouse_writable(db_path: str | os.PathLike[str]) -> None:
     if not db.exists():
         return
     try:
-        con = duckdb.connect(str(db), read_only=False)
+        con = warehouse.connect(db)
     except duckdb.Error as error:
         if is_lock_conflict(error):
             raise WarehouseLocked(locked_message(db, error)) from error

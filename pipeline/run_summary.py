@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline import warehouse
 from pipeline.lock import is_lock_conflict, locked_message
 
 # --- what the warehouse says before and after a run ----------------------------------------
@@ -49,7 +50,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
 def last_load_id(db: Path) -> int:
     if not db.exists():
         return 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = warehouse.connect(db, read_only=True)
     try:
         return int(_scalar(con, "select max(load_id) from raw.load_log") or 0)
     finally:
@@ -201,7 +202,7 @@ def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
     """Read-only connection, retrying briefly if a writer is just closing the file."""
     for attempt in range(attempts):
         try:
-            return duckdb.connect(str(db), read_only=True)
+            return warehouse.connect(db, read_only=True)
         except duckdb.Error as error:
             if not is_lock_conflict(error) or attempt == attempts - 1:
                 raise

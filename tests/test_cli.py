@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, Definitions, RunsFilter
 
-from pipeline import config
+from pipeline import config, warehouse
 from pipeline.checks.tieouts import read_rules
 from pipeline.lock import holder_info
 from tests.helpers import make_seeds_dir, query
@@ -253,8 +253,8 @@ def test_dbt_failure_mid_build_keeps_previous_marts(
         if key in ("SEEDS_DIR", "WAREHOUSE_DB", "DAGSTER_HOME"):
             monkeypatch.setenv(key, value)
     # cli.main() writes these into os.environ for dbt: restore them afterwards
-    for key, default in (("WAREHOUSE_MEMORY_LIMIT", config.memory_limit()),
-                         ("WAREHOUSE_THREADS", str(config.threads())),
+    for key, default in (("WAREHOUSE_MEMORY_LIMIT", warehouse.memory_limit()),
+                         ("WAREHOUSE_THREADS", str(warehouse.threads())),
                          ("DBT_SEND_ANONYMOUS_USAGE_STATS", "False"), ("DO_NOT_TRACK", "1"),
                          ("DAGSTER_DISABLE_TELEMETRY", "1")):
         monkeypatch.setenv(key, os.environ.get(key, default))

@@ -22,7 +22,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from pipeline import config
+from pipeline import warehouse
 from pipeline.lock import WarehouseLockResource
 from pipeline.resources import dbt_project
 
@@ -84,7 +84,7 @@ def dbt_environment(database: str) -> Iterator[None]:
     so dbt always writes the warehouse the Python assets wrote. The process's own
     environment is restored once dbt has started.
     """
-    overrides = {**config.dbt_env(), "WAREHOUSE_DB": str(config.resolve_path(database))}
+    overrides = warehouse.dbt_env(database)
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
     try:

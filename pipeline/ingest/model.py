@@ -50,6 +50,16 @@ class FilingRecord:
         return len(self.concepts)
 
 
+def where(source_file: str, record_index: int | None = None, key: str | None = None) -> str:
+    """The reject-reason prefix every reader uses: the file, the record index, the key."""
+    text = f"file {source_file!r}"
+    if record_index is not None:
+        text += f", record {record_index}"
+    if key is not None:
+        text += f", key {key!r}"
+    return text
+
+
 @dataclass(slots=True)
 class RejectRecord:
     """One row of raw.rejects. `reason` names the file, the record index and the key."""

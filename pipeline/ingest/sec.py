@@ -27,7 +27,7 @@ from typing import Any
 
 from pipeline import config
 from pipeline.ingest import values as V
-from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord
+from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord, where
 
 SOURCE = "sec"
 COMPANIES_SEED = config.DBT_SEEDS_DIR / "sec_companies.csv"
@@ -302,16 +302,6 @@ def _payload(value: Any) -> str:
         return repr(value)
 
 
-def _where(source_file: str, record_index: int | None, key: str | None) -> str:
-    """Reject-reason prefix naming the file, the record (accession) and the key."""
-    text = f"file {source_file!r}"
-    if record_index is not None:
-        text += f", record {record_index}"
-    if key is not None:
-        text += f", key {key!r}"
-    return text
-
-
 @dataclass(slots=True)
 class _PendingReject:
     """A reject whose record index is known only once accessions are ordered."""
@@ -393,7 +383,7 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
     """
     if not isinstance(doc.get("facts"), dict):
         return ParsedFile(source_file=source_file, records=0, keys=0, rejects=[RejectRecord(
-            None, None, f"{_where(source_file, None, None)}: SEC company facts whose 'facts' "
+            None, None, f"{where(source_file)}: SEC company facts whose 'facts' "
             "is not an object (expected facts -> taxonomy -> concept -> units)",
             _payload({k: v for k, v in doc.items() if k != "facts"}))])
     cik = doc.get("cik")
@@ -487,14 +477,14 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
     for p in pending:
         index = record_of.get(p.accn) if p.accn is not None else None
         rejects.append(RejectRecord(index, p.concept,
-                                    f"{_where(source_file, index, p.concept)}: {p.why}",
+                                    f"{where(source_file, index, p.concept)}: {p.why}",
                                     p.payload))
 
     filings: list[FilingRecord] = []
     for i, acc in enumerate(ordered):
         if not acc.concepts:  # every entry of this accession was rejected above
             rejects.append(RejectRecord(
-                i, None, f"{_where(source_file, i, None)}: accession {acc.accn} has no "
+                i, None, f"{where(source_file, i)}: accession {acc.accn} has no "
                 "readable fact (see this record's other rejects)", _payload(acc.accn),
                 is_filing=True))
             continue

@@ -3,7 +3,7 @@
 For each size (companies x years, default 100, 1,000 and 10,000 x 10) in a temp folder
 with its own warehouse and DAGSTER_HOME:
 
-1. generate the synthetic filings (pipeline.bench.generate) and their manifest;
+1. generate the synthetic filings (bench.generate) and their manifest;
 2. the floor: seconds to read and orjson-parse every file, nothing else (best of two
    warm passes, so the page cache is the same for every step after it);
 3. extract + load: the real loader `pipeline.ingest.load.load_seeds` on a fresh
@@ -17,7 +17,7 @@ with its own warehouse and DAGSTER_HOME:
    statements do not change), the same command again;
 7. whether `marts.tieout_results` fails exactly the injected errors of the manifest.
 
-It prints one table, writes `pipeline/bench/results.json` (merged by size with earlier
+It prints one table, writes `bench/results.json` (merged by size with earlier
 results, with the machine: cores, memory, versions, date) and prints the markdown table
 for the README. It is a script, not a timed test.
 """
@@ -43,8 +43,8 @@ from typing import Any
 import orjson
 import psutil
 
-from pipeline import config
-from pipeline.bench import generate as gen
+from bench import generate as gen
+from pipeline import config, warehouse
 
 RESULTS = Path(__file__).with_name("results.json")
 DEFAULT_SIZES = (100, 1000, 10_000)
@@ -169,7 +169,7 @@ def dbt_build(db: Path, work: Path) -> tuple[int, float, int, float]:
 
     target = work / "dbt_target"
     target.mkdir(parents=True, exist_ok=True)
-    env = config.dbt_env()
+    env = warehouse.dbt_env()
     env.update({"WAREHOUSE_DB": str(db), "DBT_TARGET_PATH": str(target),
                 "DBT_LOG_PATH": str(work / "dbt_logs")})
     common = ["--project-dir", str(config.DBT_PROJECT_DIR),
@@ -484,8 +484,8 @@ def machine() -> dict[str, Any]:
         "dbt_core": str(dbt_version),
         "dagster": dagster.__version__,
         "orjson": orjson.__version__,
-        "warehouse_memory_limit": config.memory_limit(),
-        "warehouse_threads": config.threads(),
+        "warehouse_memory_limit": warehouse.memory_limit(),
+        "warehouse_threads": warehouse.threads(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -584,7 +584,7 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench.run",
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
                         help="companies per size, comma-separated (default 100,1000,10000)")
