@@ -53,37 +53,19 @@ def prepare_home() -> Path:
     return home
 
 
-def manifest_is_stale() -> bool:
-    """True when a dbt file is newer than target/manifest.json (or there is none).
-
-    The dbt assets are built from the manifest when the definitions are imported, while
-    `dbt build` parses the project afresh: a model added since the last parse would
-    reach Dagster as an unknown node. `make` re-parses first; a direct
-    `python -m pipeline.cli run` does it here.
-    """
-    manifest = config.DBT_PROJECT_DIR / "target" / "manifest.json"
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    for folder in ("models", "seeds", "macros", "tests", "snapshots"):
-        for path in (config.DBT_PROJECT_DIR / folder).rglob("*"):
-            if path.suffix in (".sql", ".yml", ".yaml", ".csv") and path.stat().st_mtime > built:
-                return True
-    for name in ("dbt_project.yml", "profiles.yml"):
-        path = config.DBT_PROJECT_DIR / name
-        if path.exists() and path.stat().st_mtime > built:
-            return True
-    return False
-
-
 def ensure_manifest() -> int:
+    from pipeline.dbt_parse import manifest_is_stale, prepare_manifest
+
     if not manifest_is_stale():
         return 0
-    from pipeline import dbt_parse
-
     print("make run: dbt files changed since the last parse; running `dbt parse` first.",
           file=sys.stderr, flush=True)
-    return dbt_parse.main()
+    try:
+        prepare_manifest()
+    except Exception as error:  # noqa: BLE001 - reported, and the run stops
+        print(f"make run: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _quiet_dagster(verbose: bool) -> None:

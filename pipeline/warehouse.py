@@ -11,6 +11,7 @@ once. A new file is always created readable by DuckDB 1.5 clients (the pip
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,8 +54,32 @@ def dbt_env(database: str | os.PathLike[str] | None = None) -> dict[str, str]:
     """
     config.quiet_telemetry()
     db = config.warehouse_db() if database is None else config.resolve_path(database)
+    venv_bin = str(Path(sys.executable).parent)  # dbt of this venv, activated or not
     return {**os.environ, "WAREHOUSE_DB": str(db),
-            "WAREHOUSE_MEMORY_LIMIT": memory_limit(), "WAREHOUSE_THREADS": str(threads())}
+            "WAREHOUSE_MEMORY_LIMIT": memory_limit(), "WAREHOUSE_THREADS": str(threads()),
+            "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")])}
+
+
+@contextmanager
+def dbt_environment(database: str | os.PathLike[str] | None = None) -> Iterator[None]:
+    """dagster-dbt copies os.environ into the dbt subprocess: make its paths absolute.
+
+    dbt's working directory is the dbt project, so a relative WAREHOUSE_DB there would
+    create a second warehouse under dbt_project/. The path is the DuckDB resource's,
+    so dbt always writes the warehouse the Python assets wrote. The process's own
+    environment is restored once dbt has started.
+    """
+    overrides = dbt_env(database)
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def connect(
@@ -108,7 +133,8 @@ create table if not exists raw.filings (
     accession      varchar,
     period_start   date,                  -- start of the main duration (sec), else NULL
     fact_count     integer,
-    load_id        bigint not null
+    load_id        bigint not null,      -- the first load that brought this version
+    last_seen_load_id bigint              -- the last load whose file presented it (precedence)
 );
 
 create table if not exists raw.facts (
@@ -144,6 +170,6 @@ create table if not exists raw.rejects (
     concept       varchar,
     reason        varchar not null,
     payload       varchar,
-    kind          varchar                 -- 'file' | 'filing' | 'value'
+    kind          varchar                 -- 'file' | 'filing' | 'value' | 'warning'
 );
 """

@@ -9,12 +9,10 @@ checks on the model they test (dagster-dbt's default).
 """
 
 
-import os
 import shutil
 import signal
 import subprocess
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_duckdb import DuckDBResource
 
 from pipeline import warehouse
+from pipeline.dbt_parse import prepare_manifest
 from pipeline.lock import WarehouseLockResource
 from pipeline.resources import dbt_project
 
@@ -37,9 +36,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         kind = dbt_resource_props["resource_type"]
-        if kind == "source":
-            # The sources' meta.dagster.asset_key says the same; this keeps the graph
-            # joined even if a new source forgets it.
+        if kind == "source":  # the one place sources are keyed (no meta in the yml)
             return AssetKey([RAW_SCHEMA, dbt_resource_props["name"]])
         schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get(
             "schema") or "main"
@@ -75,28 +72,6 @@ def model_layer(dbt_resource_props: Mapping[str, Any]) -> str:
 TRANSLATOR = WarehouseDbtTranslator()
 
 
-@contextmanager
-def dbt_environment(database: str) -> Iterator[None]:
-    """dagster-dbt copies os.environ into the dbt subprocess: make its paths absolute.
-
-    dbt's working directory is the dbt project, so a relative WAREHOUSE_DB there would
-    create a second warehouse under dbt_project/. The path is the DuckDB resource's,
-    so dbt always writes the warehouse the Python assets wrote. The process's own
-    environment is restored once dbt has started.
-    """
-    overrides = warehouse.dbt_env(database)
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     """The @dbt_assets of a dbt project (tests build one over a deliberately broken copy)."""
 
@@ -119,7 +94,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         everything downstream in place (dbt-duckdb swaps tables only on success).
         """
         del warehouse_lock  # required so the run holds the warehouse lock from its start
-        with dbt_environment(duckdb.database):
+        with warehouse.dbt_environment(duckdb.database):
             invocation = dbt.cli(["build"], context=context, raise_on_error=True)
         try:
             yield from invocation.stream()
@@ -152,4 +127,5 @@ def _remove_target(target: Path, project_target: Path) -> None:
         shutil.rmtree(target, ignore_errors=True)
 
 
+prepare_manifest()  # @dbt_assets reads target/manifest.json: fresh before it does
 dbt_models = build_dbt_assets(dbt_project)

@@ -69,6 +69,9 @@ class RejectRecord:
     reason: str
     payload: str | None = None
     is_filing: bool = False  # True when a whole record (filing) was rejected
+    # True for a warning about an accepted filing (raw.rejects kind 'warning'; counted in
+    # no conservation sum): a vendor filing without any numeric value is loaded, flagged.
+    is_warning: bool = False
 
 
 @dataclass(slots=True)

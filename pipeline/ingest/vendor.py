@@ -274,7 +274,6 @@ class _Builder:
             "currency": _text_field(d.get("reportedcurrency")),
             "filed_date": filed,
             "digest": hashlib.sha256(identity + body).hexdigest(),
-            "payload": rec,
         }
 
     def texts(self) -> None:
@@ -398,14 +397,10 @@ def finish(files: list[ParsedFile], *, cast: bool = True) -> list[ParsedFile]:
             numbers_here = upto - previous
             previous = upto
             lo, hi = base + start, base + stop
-            if numbers_here == 0:
-                keep = keep if keep is not None else [True] * len(texts)
-                keep[lo:hi] = [False] * (hi - lo)
-                rejects[:] = [r for r in rejects if r.record_index != index]
+            if numbers_here == 0:  # loaded all the same (its texts are facts): a warning
                 rejects.append(RejectRecord(
-                    index, None, f"{where(b.source_file, index)}: no numeric value (a filing "
-                    "needs at least one number)", _payload(meta["payload"]), is_filing=True))
-                continue
+                    index, None, f"{where(b.source_file, index)}: no numeric value; the "
+                    "filing is loaded with text facts only", None, is_warning=True))
             f_concepts = b.concepts[start:stop]
             f_texts = b.value_texts[start:stop]
             dropped = [i for i in bad if lo <= i < hi] if bad else []

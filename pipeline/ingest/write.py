@@ -41,12 +41,14 @@ from pipeline.ingest.vendor import DECIMAL, decimal_column
 
 log = logging.getLogger(__name__)
 
+# (table, column, type, value for existing rows or None).
 EXTRA_COLUMNS = (
-    ("raw.load_log", "records", "bigint"),
-    ("raw.load_log", "keys", "bigint"),
-    ("raw.load_log", "new_filings", "bigint"),
-    ("raw.load_log", "new_facts", "bigint"),
-    ("raw.rejects", "kind", "varchar"),
+    ("raw.load_log", "records", "bigint", None),
+    ("raw.load_log", "keys", "bigint", None),
+    ("raw.load_log", "new_filings", "bigint", None),
+    ("raw.load_log", "new_facts", "bigint", None),
+    ("raw.rejects", "kind", "varchar", None),
+    ("raw.filings", "last_seen_load_id", "bigint", "load_id"),
 )
 
 
@@ -118,6 +120,7 @@ FILING_TYPES = {
     "fiscal_period": pa.string(), "document_type": pa.string(), "is_amendment": pa.bool_(),
     "currency": pa.string(), "filed_date": pa.date32(), "accession": pa.string(),
     "period_start": pa.date32(), "fact_count": pa.int32(), "load_id": pa.int64(),
+    "last_seen_load_id": pa.int64(),
 }
 FILING_COLUMNS = tuple(FILING_TYPES)
 FACT_COLUMNS = ("filing_id", "concept", "value_number", "value_text", "unit", "period_start",
@@ -268,7 +271,7 @@ def insert_filings(con: duckdb.DuckDBPyConnection, items: list[tuple[PendingFile
                 ("is_amendment", g.is_amendment), ("currency", g.currency),
                 ("filed_date", g.filed_date), ("accession", g.accession),
                 ("period_start", g.period_start), ("fact_count", g.fact_count),
-                ("load_id", f.result.load_id),
+                ("load_id", f.result.load_id), ("last_seen_load_id", f.result.load_id),
             ):
                 rows[column].append(value)
     if not rows["filing_id"]:
@@ -285,9 +288,34 @@ def insert_filings(con: duckdb.DuckDBPyConnection, items: list[tuple[PendingFile
             _insert(con, "raw.facts", FACT_COLUMNS, facts.combine_chunks())
 
 
+def mark_seen_again(con: duckdb.DuckDBPyConnection, batch: list[PendingFile]) -> None:
+    """raw.filings.last_seen_load_id of the versions a batch presents that were already
+    there (or were added by an earlier file of the batch): the contract's precedence
+    follows the last load that presented a content, so a file reverted to earlier
+    content wins over the version it replaced. `load_id` stays the first load."""
+    seen: dict[str, int] = {}
+    for f in batch:
+        new = set(f.new)
+        for i, fid in enumerate(f.ids):
+            if i not in new:
+                seen[fid] = f.result.load_id
+    if not seen:
+        return
+    view = "_load_seen_again"
+    con.register(view, pa.table({"filing_id": pa.array(list(seen), pa.string()),
+                                 "load_id": pa.array(list(seen.values()), pa.int64())}))
+    try:
+        con.execute(f"update raw.filings set last_seen_load_id = s.load_id "  # noqa: S608
+                    f"from {view} s where raw.filings.filing_id = s.filing_id")
+    finally:
+        con.unregister(view)
+
+
 def _reject_kind(r: RejectRecord) -> str:
     if r.is_filing:
         return "filing"
+    if r.is_warning:
+        return "warning"
     if r.record_index is None and r.concept is None:
         return "file"
     return "value"
@@ -363,6 +391,7 @@ class Writer:
         con = self.con
         con.execute("begin transaction")
         insert_filings(con, [(f, f.new) for f in batch])
+        mark_seen_again(con, batch)
         insert_rejects(con, batch)
         insert_log(con, batch)
         con.execute("commit")
@@ -421,5 +450,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     for setting in SESSION_SETTINGS:
         con.execute(setting)
     warehouse.ensure_raw_schema(con)
-    for table, column, kind in EXTRA_COLUMNS:
-        con.execute(f"alter table {table} add column if not exists {column} {kind}")
+    present = set(con.execute("select schema_name || '.' || table_name || '.' || column_name "
+                              "from duckdb_columns() where schema_name = 'raw'").fetchall())
+    for table, column, kind, backfill in EXTRA_COLUMNS:
+        if (f"{table}.{column}",) in present:
+            continue
+        con.execute(f"alter table {table} add column {column} {kind}")
+        if backfill is not None:
+            con.execute(f"update {table} set {column} = {backfill}")  # noqa: S608
