@@ -1,8 +1,8 @@
 """What a reader hands the loader: parsed filings and rejects of one input file.
 
 Readers (vendor flat/nested/single shapes in `vendor.py`, SEC company facts in
-`sec.py`) are pure functions from a decoded document to a `ParsedFile`; the loader
-(`load.py`) owns hashing, transactions and the `raw.*` tables. Facts are held as
+`sec.py`) are pure functions from a decoded document to a `ParsedFile`; `parse.py`
+dispatches to them and hashes, `write.py` owns transactions and the `raw.*` tables. Facts are held as
 parallel lists (columnar) because the loader extends Arrow columns from them: per-fact
 objects cost more than the whole JSON parse at scale.
 """
