@@ -144,6 +144,18 @@ def ensure_working(published: Path, working: Path | None = None) -> bool:
     return True
 
 
+def ensure_working_for(working: Path) -> bool:
+    """`ensure_working` when `working` is the configured working database.
+
+    For the load step, which may run without the run lock's resource (a raw-only run
+    from the UI); a loader pointed at any other file (tests, benchmarks) is left alone.
+    """
+    published = config.warehouse_db()
+    if Path(working).resolve() != config.build_db(published).resolve():
+        return False
+    return ensure_working(published, working)
+
+
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows of raw's main tables and of every marts table (the names come from the catalog)."""
     tables = list(MAIN_TABLES) + [f"marts.{name}" for (name,) in con.execute(

@@ -285,3 +285,14 @@ def test_first_run_after_upgrade_starts_from_the_published_file(tmp_path: Path) 
     assert publish.ensure_working(published) is False  # never overwrites a working db
     os.remove(published)
     assert publish.ensure_working(published) is False
+
+
+def test_the_load_step_seeds_only_the_configured_working_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    published = small_working(tmp_path / "financials.duckdb", 5)
+    monkeypatch.setenv("WAREHOUSE_DB", str(published))
+    other = tmp_path / "elsewhere.duckdb"
+    assert publish.ensure_working_for(other) is False and not other.exists()
+    working = config.build_db()
+    assert publish.ensure_working_for(working) is True
+    assert query(working, "select count(*) from marts.t") == [(5,)]
