@@ -12,8 +12,10 @@ file lock beside the warehouse (`<db>.run.lock`) for its whole duration:
 - it is re-entrant within one process (the CLI holds it, then the Dagster run it
   starts in-process takes it again through `WarehouseLockResource`).
 
-A different program holding the DuckDB file itself (the DuckDB CLI, a notebook) is
-not ours to wait for: `check_warehouse_writable` turns DuckDB's "Could not set lock"
+Readers never take this lock: runs write the working database (`config.build_db()`)
+and publish it over the file readers open (pipeline/publish.py), so a reader of
+$WAREHOUSE_DB never blocks a run. A different program holding the *working* database
+is not ours to wait for: `check_warehouse_writable` turns DuckDB's "Could not set lock"
 into a message naming the file, the process, and what to do.
 """
 
