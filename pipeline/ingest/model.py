@@ -2,9 +2,9 @@
 
 Readers (vendor flat/nested/single shapes in `vendor.py`, SEC company facts in
 `sec.py`) are pure functions from a decoded document to a `ParsedFile`; `parse.py`
-dispatches to them and hashes, `write.py` owns transactions and the `raw.*` tables. Facts are held as
-parallel lists (columnar) because the loader extends Arrow columns from them: per-fact
-objects cost more than the whole JSON parse at scale.
+dispatches to them and hashes, `write.py` owns transactions and the `raw.*` tables.
+Facts are held as parallel lists (columnar) because the loader extends Arrow columns
+from them: per-fact objects cost more than the whole JSON parse at scale.
 """
 
 from __future__ import annotations
@@ -15,8 +15,25 @@ from decimal import Decimal
 from typing import Any
 
 
+@dataclass(slots=True, kw_only=True)
+class FactColumns:
+    """Facts, columnar: element i of every list is one raw.facts row (keyword fields, so
+    a subclass keeps its own positional fields first)."""
+
+    concepts: list[str] = field(default_factory=list)
+    value_numbers: list[Decimal | None] = field(default_factory=list)
+    value_texts: list[str | None] = field(default_factory=list)
+    units: list[str | None] = field(default_factory=list)
+    fact_starts: list[date | None] = field(default_factory=list)
+    fact_ends: list[date | None] = field(default_factory=list)
+
+    @property
+    def fact_count(self) -> int:
+        return len(self.concepts)
+
+
 @dataclass(slots=True)
-class FilingRecord:
+class FilingRecord(FactColumns):
     """One accepted filing version and its facts (one row of raw.filings)."""
 
     record_index: int
@@ -33,21 +50,10 @@ class FilingRecord:
     filed_date: date | None = None
     accession: str | None = None
     period_start: date | None = None
-    # facts, columnar: element i of every list is one raw.facts row
-    concepts: list[str] = field(default_factory=list)
-    value_numbers: list[Decimal | None] = field(default_factory=list)
-    value_texts: list[str | None] = field(default_factory=list)
-    units: list[str | None] = field(default_factory=list)
-    fact_starts: list[date | None] = field(default_factory=list)
-    fact_ends: list[date | None] = field(default_factory=list)
     # Optional: SHA-256 hex of the filing's identity and facts computed by the reader
     # (the vendor reader hashes its record's sorted JSON in Rust); when None the loader
     # hashes the columns.
     content_digest: str | None = None
-
-    @property
-    def fact_count(self) -> int:
-        return len(self.concepts)
 
 
 def where(source_file: str, record_index: int | None = None, key: str | None = None) -> str:

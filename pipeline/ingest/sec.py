@@ -27,7 +27,7 @@ from typing import Any
 
 from pipeline import config
 from pipeline.ingest import values as V
-from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord, where
+from pipeline.ingest.model import FactColumns, FilingRecord, ParsedFile, RejectRecord, where
 
 SOURCE = "sec"
 COMPANIES_SEED = config.DBT_SEEDS_DIR / "sec_companies.csv"
@@ -93,7 +93,7 @@ def resolve_symbol(cik: Any, dei_symbols: list[str]) -> str:
 # --------------------------------------------------------------------------- accessions
 
 @dataclass(slots=True)
-class _Accession:
+class _Accession(FactColumns):
     """Facts of one accession, deduplicated on the raw.facts key."""
 
     accn: str
@@ -105,12 +105,6 @@ class _Accession:
     # (concept, unit, start, end) -> position in the columnar lists
     index: dict[tuple[str, str, date | None, date], int] = field(default_factory=dict)
     taxonomies: list[str] = field(default_factory=list)
-    concepts: list[str] = field(default_factory=list)
-    value_numbers: list[Decimal | None] = field(default_factory=list)
-    value_texts: list[str | None] = field(default_factory=list)
-    units: list[str | None] = field(default_factory=list)
-    starts: list[date | None] = field(default_factory=list)
-    ends: list[date | None] = field(default_factory=list)
 
 
 def concept_name(taxonomy: str, concept: str) -> str:
@@ -466,8 +460,8 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
         acc.value_numbers.append(number)
         acc.value_texts.append(text)
         acc.units.append(unit)
-        acc.starts.append(start)
-        acc.ends.append(end)
+        acc.fact_starts.append(start)
+        acc.fact_ends.append(end)
 
     symbol = resolve_symbol(cik, dei_symbols)
     ordered = sorted(accessions.values(),
@@ -492,7 +486,7 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
         fp = _mode(acc.fps)
         fy = _mode(acc.fys)
         is_dei = [t == "dei" for t in acc.taxonomies]
-        period = infer_period(acc.starts, acc.ends, is_dei, form, fy, fp)
+        period = infer_period(acc.fact_starts, acc.fact_ends, is_dei, form, fy, fp)
         filings.append(FilingRecord(
             record_index=i,
             source=SOURCE,
@@ -512,8 +506,8 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
             value_numbers=acc.value_numbers,
             value_texts=acc.value_texts,
             units=acc.units,
-            fact_starts=acc.starts,
-            fact_ends=acc.ends,
+            fact_starts=acc.fact_starts,
+            fact_ends=acc.fact_ends,
         ))
     _borrow_cover_page_periods(filings, ordered)
     rejects.sort(key=lambda r: -1 if r.record_index is None else r.record_index)

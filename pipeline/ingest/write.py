@@ -41,7 +41,8 @@ from pipeline.ingest.vendor import DECIMAL, decimal_column
 
 log = logging.getLogger(__name__)
 
-# (table, column, type, value for existing rows or None).
+# Columns added to the contract's raw tables (see pipeline/warehouse.py RAW_DDL); older
+# warehouses get them on their next load: (table, column, type, value for existing rows).
 EXTRA_COLUMNS = (
     ("raw.load_log", "records", "bigint", None),
     ("raw.load_log", "keys", "bigint", None),
