@@ -163,9 +163,9 @@ def test_killed_run_publishes_nothing_and_the_next_run_succeeds(root: Path) -> N
 
 
 @pytest.mark.slow
-def test_failed_run_says_nothing_was_published(root: Path) -> None:
-    """A run that fails (here: the working database held by another program, exit 3)
-    leaves the published file alone, and the reader-side exit 3 is gone."""
+def test_a_program_holding_the_working_database_still_stops_a_run(root: Path) -> None:
+    """Exit 3 is left for a program holding the working database (which no reader
+    should open); the run stops before writing and the published file is untouched."""
     db = root / "warehouse" / "financials.duckdb"
     before = digest(db)
     build = config.build_db(db)
