@@ -433,6 +433,9 @@ def bench_size(companies: int, years: int, root: Path, seed: int, jobs: int,
         r["peak_processes"] = first["processes"]
         r["e2e_steps"] = first["steps"]
         r["checks_seconds"] = checks_seconds(first["steps"])
+        # the publish step (working database -> WAREHOUSE_DB) and the file readers open
+        r["publish_seconds"] = (first["steps"].get("published_warehouse") or {}).get("seconds")
+        r["warehouse_bytes"] = db.stat().st_size if db.exists() else None
         if r["e2e_ok"]:
             r["tieouts"] = tieout_findings(db, manifest)
         else:
@@ -511,6 +514,8 @@ COLUMNS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
     ("checks s", "checks", lambda r: _fmt(r.get("checks_seconds"), ".2f")),
     ("end-to-end s", "e2e", lambda r: _fmt(r.get("e2e_seconds")) + (
         " FAILED" if r.get("e2e_ok") is False else "")),
+    ("publish s", "publish", lambda r: _fmt(r.get("publish_seconds"), ".1f")),
+    ("warehouse file", "file", lambda r: _fmt(r.get("warehouse_bytes"), ".2f", 1e9, " GB")),
     ("peak RSS", "rss", lambda r: _fmt(r.get("peak_rss"), ".2f", 1024**3, " GB")),
     ("1-file incremental s", "incr", lambda r: _fmt(r.get("incremental_seconds")) + (
         " FAILED" if r.get("incremental_ok") is False else "")),

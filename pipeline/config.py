@@ -34,6 +34,17 @@ def warehouse_db() -> Path:
     return resolve_path(os.environ.get("WAREHOUSE_DB") or DEFAULT_WAREHOUSE_DB)
 
 
+def build_db(published: str | os.PathLike[str] | None = None) -> Path:
+    """The working database the pipeline writes, which no reader opens.
+
+    `<warehouse folder>/.build/<file name>`, derived from WAREHOUSE_DB (or `published`):
+    the loader, dbt and the checks write here, and a successful run publishes a copy
+    to WAREHOUSE_DB (pipeline/publish.py). It persists between runs (raw keeps history).
+    """
+    db = warehouse_db() if published is None else resolve_path(published)
+    return db.parent / ".build" / db.name
+
+
 def dagster_home() -> Path:
     return resolve_path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME)
 

@@ -29,9 +29,10 @@ def seeds_resource() -> SeedsResource:
 
 
 def duckdb_resource() -> DuckDBResource:
-    """The warehouse from WAREHOUSE_DB, created readable by DuckDB 1.5 clients."""
+    """The working database (`config.build_db()`, never opened by readers), created
+    readable by DuckDB 1.5 clients; `published_warehouse` copies it to WAREHOUSE_DB."""
     return DuckDBResource(
-        database=str(config.warehouse_db()),
+        database=str(config.build_db()),
         connection_config=warehouse.settings(create=True),
     )
 

@@ -36,6 +36,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from pipeline.ingest.load import LoadError, LoadSummary, load_seeds
+from pipeline.publish import ensure_working_for
 from pipeline.resources import SeedsResource
 from pipeline.warehouse import session
 
@@ -265,6 +266,7 @@ def raw_tables(
     """Load `$SEEDS_DIR/*.json` into the raw tables, then verify them."""
     db_path = Path(duckdb.database)
     seeds_dir = seeds.directory()
+    ensure_working_for(db_path)  # an upgraded installation: start from the published file
     try:
         summary = load_seeds(seeds_dir, db_path)
     except LoadError as exc:
