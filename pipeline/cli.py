@@ -33,6 +33,7 @@ from pipeline.lock import (
     check_warehouse_writable,
     run_lock,
 )
+from pipeline.noop import FULL_REFRESH_TAG
 from pipeline.publish import ensure_working
 from pipeline.run_summary import last_load_id, summarize
 
@@ -90,8 +91,12 @@ def captured_output(log_file: Path | None) -> Iterator[None]:
         yield
 
 
-def execute(log_file: Path | None) -> Any:
-    """Run the warehouse job in this process against the instance at DAGSTER_HOME."""
+def execute(log_file: Path | None, *, full_refresh: bool = False) -> Any:
+    """Run the warehouse job in this process against the instance at DAGSTER_HOME.
+
+    `full_refresh` tags the run so the dbt asset builds even when nothing changed
+    (pipeline/noop.py); the tag works the same from the UI's launchpad.
+    """
     from dagster import DagsterInstance
 
     from pipeline.definitions import build_definitions
@@ -105,11 +110,12 @@ def execute(log_file: Path | None) -> Any:
                 instance=instance,
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                tags={"warehouse/launched_by": "make run"},
+                tags={"warehouse/launched_by": "make run",
+                      **({FULL_REFRESH_TAG: "true"} if full_refresh else {})},
             )
 
 
-def cmd_run(*, wait: bool, verbose: bool) -> int:
+def cmd_run(*, wait: bool, verbose: bool, full_refresh: bool = False) -> int:
     config.quiet_telemetry()
     _quiet_dagster(verbose)
     seeds, db = config.seeds_dir(), config.warehouse_db()
@@ -151,7 +157,7 @@ def cmd_run(*, wait: bool, verbose: bool) -> int:
         print(f"make run: materializing every asset and check over {seeds} into {db} ...",
               file=sys.stderr, flush=True)
         log_file = None if verbose else home / "logs" / "make_run.log"
-        result = execute(log_file)
+        result = execute(log_file, full_refresh=full_refresh)
         summary = summarize(result, seeds=seeds, db=build, published=db, before=before,
                             seconds=time.monotonic() - started, log_file=log_file)
     print(summary, flush=True)
@@ -191,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--no-wait", action="store_true",
                      help="exit at once (status 75) when another run holds the warehouse")
     run.add_argument("--verbose", "-v", action="store_true", help="show Dagster's event log")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="run `dbt build` even when no input file and no dbt file changed")
     sub.add_parser("sql", help="the DuckDB command line on the warehouse, read-only; "
                                "further arguments go to duckdb (e.g. -c 'select 1')")
     sub.add_parser("prepare-home", help="create DAGSTER_HOME with this project's dagster.yaml")
@@ -199,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_sql(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "run":
-        return cmd_run(wait=not args.no_wait, verbose=args.verbose)
+        return cmd_run(wait=not args.no_wait, verbose=args.verbose,
+                       full_refresh=args.full_refresh)
     home = prepare_home()
     print(f"DAGSTER_HOME={home}")
     return 0

@@ -113,6 +113,7 @@ def format_summary(
     checks: dict[str, int],
     failures: list[str],
     log_file: Path | None = None,
+    dbt_skipped: bool = False,
 ) -> str:
     lines = [
         f"make run: {'OK' if ok else 'FAILED'} in {seconds:.1f} s "
@@ -135,6 +136,9 @@ def format_summary(
     lines.append(
         f"Rejected: {loaded.rejects:,} records this run; {_n(totals.get('rejects'))} in raw.rejects"
     )
+    if dbt_skipped:
+        lines.append("dbt:      no new data; dbt build skipped (upstream unchanged); "
+                     "the published snapshot is unchanged")
     lines.append("")
     if rules is None:
         lines.append("Tie-outs: not evaluated (marts.tieout_results was not built).")
@@ -196,6 +200,18 @@ def failure_messages(result: Any, db: Path) -> list[str]:
     if not messages and not result.success:
         messages.append("the run failed before any step (see the run's logs: make dev)")
     return messages
+
+
+def dbt_skipped(result: Any) -> bool:
+    """The dbt asset found nothing changed (pipeline/noop.py) and built nothing."""
+    from pipeline.noop import SKIP_REASON
+
+    for event in result.get_asset_observation_events():
+        observation = event.asset_observation_data.asset_observation
+        entry = observation.metadata.get("dbt_build")
+        if entry is not None and getattr(entry, "value", entry) == SKIP_REASON:
+            return True
+    return False
 
 
 def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
@@ -262,6 +278,7 @@ def summarize(
         ok=result.success, run_id=result.run_id, seconds=seconds, seeds=seeds,
         db=published or db, loaded=loaded, totals=totals, rules=rules,
         checks=check_counts(result), failures=failure_messages(result, db), log_file=log_file,
+        dbt_skipped=dbt_skipped(result),
     )
     if published is None:
         return text

@@ -16,11 +16,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from pipeline import warehouse
+from pipeline import noop, warehouse
 from pipeline.dbt_parse import prepare_manifest
 from pipeline.lock import WarehouseLockResource
 from pipeline.resources import dbt_project
@@ -70,6 +70,8 @@ def model_layer(dbt_resource_props: Mapping[str, Any]) -> str:
 
 
 TRANSLATOR = WarehouseDbtTranslator()
+# The asset that carries the "skipped: upstream unchanged" observation of a no-op run.
+MARKER_KEY = AssetKey(["marts", "tieout_results"])
 
 
 def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
@@ -93,7 +95,27 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         never stop this step; a failing model leaves the previous version of it and of
         everything downstream in place (dbt-duckdb swaps tables only on success).
         """
-        del warehouse_lock  # required so the run holds the warehouse lock from its start
+        full_selection = _full_selection(context)
+        with warehouse.session(duckdb.database) as con:
+            decision = noop.decide(
+                con, project_dir=Path(project.project_dir),
+                published=Path(warehouse_lock.database),
+                full_refresh=context.run.tags.get(noop.FULL_REFRESH_TAG) == "true",
+                full_selection=full_selection)
+            if not decision.skip:
+                noop.record_start(con, context.run_id, decision, full_selection)
+        if decision.skip:
+            # Nothing is materialized: the outputs are optional, so Dagster skips what
+            # depends on them (tie-out checks, publish) and the UI shows the step skipped.
+            context.log.info(f"dbt build {noop.SKIP_REASON} (no file loaded and no dbt "
+                             f"project change since the build of run "
+                             f"{(decision.last_build_run_id or '')[:8]})")
+            yield AssetObservation(asset_key=MARKER_KEY, metadata={
+                "dbt_build": noop.SKIP_REASON,
+                "last_build_run_id": decision.last_build_run_id or "",
+                "project_hash": decision.project_hash[:16]})
+            return
+        context.log.info(f"dbt build: {decision.reason}")
         with warehouse.dbt_environment(duckdb.database):
             invocation = dbt.cli(["build"], context=context, raise_on_error=True)
         try:
@@ -102,11 +124,20 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
             # If the step fails while dbt still runs, dbt must not outlive it: it would
             # keep writing the warehouse after the run lock is released.
             _stop(invocation.process)
+        with warehouse.session(duckdb.database) as con:
+            noop.record_success(con, context.run_id)
         # Each invocation gets its own target folder; keep it only when something failed
         # (its dbt.log explains), otherwise a daily schedule fills the disk.
         _remove_target(invocation.target_path, Path(project.project_dir) / "target")
 
     return dbt_models
+
+
+def _full_selection(context: AssetExecutionContext) -> bool:
+    """Every model, seed and test of the project selected (not one mart from the UI)."""
+    definition = context.assets_def
+    return (set(context.selected_asset_keys) == set(definition.keys)
+            and set(context.selected_asset_check_keys) == set(definition.check_keys))
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

@@ -1,0 +1,148 @@
+"""No-op detection: skip `dbt build` when neither the inputs nor the dbt project changed.
+
+A scheduled run that finds nothing new should finish in seconds, not rebuild every
+model. The dbt asset asks `decide()` before it starts dbt; `dbt build` is skipped only
+when all of these hold (state, not "this run", so a failed or partial run is never
+mistaken for a complete one):
+
+* the last dbt build recorded in `meta.builds` of the working database succeeded, and
+  it built the whole project (a run that built one mart from the UI does not count);
+* no file load since then (`raw.load_log` rows with status 'loaded' or 'rejected', the
+  only loads that add filing versions, re-present old ones or add rejects);
+* the dbt project's content hash (models, seeds, macros, tests, dbt_project.yml,
+  profiles.yml) equals the one stored with that build;
+* the published file is that build's snapshot (a build whose publish failed is
+  published by the next run, which rebuilds: `meta.snapshot` names the run);
+* the run was not started with `--full-refresh` (tag `warehouse/full_refresh`).
+
+`meta.builds` is written by the dbt asset: a 'running' row before dbt starts (so a
+killed build never counts as a success) and 'success' when it ends well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+FULL_REFRESH_TAG = "warehouse/full_refresh"
+SKIP_REASON = "skipped: upstream unchanged"
+# What dbt reads: a change to any of these can change a model, seed or test.
+PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
+
+BUILDS_DDL = """
+create schema if not exists meta;
+create table if not exists meta.builds (
+    run_id        varchar not null,   -- the Dagster run of the dbt build
+    started_at    timestamp not null default current_timestamp,
+    status        varchar not null,   -- 'running' | 'success'
+    full_build    boolean not null,   -- every dbt node of the project was selected
+    project_hash  varchar not null,   -- project_hash() of the dbt project at that build
+    max_load_id   bigint not null     -- last 'loaded'/'rejected' raw.load_log row it saw
+);
+"""
+
+LAST_LOAD_SQL = (
+    "select coalesce(max(load_id), 0) from raw.load_log where status in ('loaded', 'rejected')"
+)
+
+
+def project_hash(project_dir: Path) -> str:
+    """sha256 over the relative paths and bytes of every file dbt reads (sorted)."""
+    digest = hashlib.sha256()
+    files = [project_dir / name for name in PROJECT_FILES if (project_dir / name).is_file()]
+    for folder in PROJECT_FOLDERS:
+        root = project_dir / folder
+        if root.is_dir():
+            files += [p for p in root.rglob("*") if p.is_file()]
+    for path in sorted(files):
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Decision:
+    skip: bool
+    reason: str  # why it skips or why it builds, for the log and the UI
+    project_hash: str
+    max_load_id: int
+    last_build_run_id: str | None = None
+
+
+def _last_load(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        row = con.execute(LAST_LOAD_SQL).fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _last_build(con: duckdb.DuckDBPyConnection) -> tuple[str, str, bool, str, int] | None:
+    try:
+        return con.execute(
+            "select run_id, status, full_build, project_hash, max_load_id from meta.builds "
+            "order by started_at desc limit 1").fetchone()
+    except duckdb.CatalogException:
+        return None
+
+
+def published_run_id(published: Path) -> str | None:
+    from pipeline.publish import published_snapshot
+
+    try:
+        snap = published_snapshot(published)
+    except duckdb.Error:
+        return None
+    return None if snap is None else str(snap["run_id"])
+
+
+def decide(con: duckdb.DuckDBPyConnection, *, project_dir: Path, published: Path,
+           full_refresh: bool, full_selection: bool) -> Decision:
+    """Whether this run's `dbt build` can be skipped, and why (see the module doc)."""
+    current = project_hash(project_dir)
+    loads = _last_load(con)
+
+    def build(reason: str, last: str | None = None) -> Decision:
+        return Decision(False, reason, current, loads, last)
+
+    if full_refresh:
+        return build("full refresh requested")
+    if not full_selection:
+        return build("part of the dbt project selected")
+    last = _last_build(con)
+    if last is None:
+        return build("no previous dbt build recorded")
+    run_id, status, full_build, stored_hash, stored_loads = last
+    if status != "success" or not full_build:
+        return build("the last dbt build did not complete", run_id)
+    if stored_hash != current:
+        return build("dbt project changed (models, seeds, macros or tests)", run_id)
+    if loads != stored_loads:
+        return build("new or changed input files since the last build", run_id)
+    if published_run_id(published) != run_id:
+        return build("the last build was not published", run_id)
+    return Decision(True, SKIP_REASON, current, loads, run_id)
+
+
+def record_start(con: duckdb.DuckDBPyConnection, run_id: str, decision: Decision,
+                 full_build: bool) -> None:
+    """A 'running' row: until it turns 'success', no later run may skip dbt."""
+    con.execute(BUILDS_DDL)
+    con.execute(
+        "insert into meta.builds (run_id, status, full_build, project_hash, max_load_id) "
+        "values (?, 'running', ?, ?, ?)",
+        [run_id, full_build, decision.project_hash, decision.max_load_id])
+
+
+def record_success(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    con.execute("update meta.builds set status = 'success' where run_id = ? "
+                "and status = 'running'", [run_id])
+    # keep the table small: only the latest rows matter
+    con.execute("delete from meta.builds where started_at < "
+                "(select min(started_at) from (select started_at from meta.builds "
+                "order by started_at desc limit 20))")
