@@ -97,22 +97,51 @@ def execute(log_file: Path | None, *, full_refresh: bool = False) -> Any:
     `full_refresh` tags the run so the dbt asset builds even when nothing changed
     (pipeline/noop.py); the tag works the same from the UI's launchpad.
     """
-    from dagster import DagsterInstance
-
     from pipeline.definitions import build_definitions
     from pipeline.jobs import WAREHOUSE_JOB_NAME
 
     with captured_output(log_file):
         defs = build_definitions()
         job = defs.resolve_job_def(WAREHOUSE_JOB_NAME)
-        with DagsterInstance.get() as instance:
-            return job.execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                tags={"warehouse/launched_by": "make run",
-                      **({FULL_REFRESH_TAG: "true"} if full_refresh else {})},
-            )
+        return _execute(job, tags={"warehouse/launched_by": "make run",
+                                   **({FULL_REFRESH_TAG: "true"} if full_refresh else {})})
+
+
+def execute_load_only(log_file: Path | None) -> Any:
+    """The no-op run: only the load and its checks (pipeline/noop.py decided nothing
+    changed); the UI shows the run with the tag `warehouse/dbt_build`."""
+    from pipeline.noop import SKIP_REASON, load_only_job
+
+    with captured_output(log_file):
+        return _execute(load_only_job(), tags={"warehouse/launched_by": "make run",
+                                               "warehouse/dbt_build": SKIP_REASON})
+
+
+def _execute(job: Any, tags: dict[str, str]) -> Any:
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        return job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags=tags,
+        )
+
+
+def _nothing_changed(build: Path, db: Path, seeds: Path) -> bool:
+    """No input file and no dbt file changed since the last published build, and
+    fetching is off (a fetch could bring new files during the run)."""
+    from pipeline.fetch.settings import parse_bool
+    from pipeline.noop import precheck
+
+    if parse_bool("FETCH_ENABLED", os.environ.get("FETCH_ENABLED")):
+        return False
+    try:
+        decision = precheck(build, db, seeds, config.DBT_PROJECT_DIR)
+    except (duckdb.Error, OSError):
+        return False
+    return decision.skip
 
 
 def cmd_run(*, wait: bool, verbose: bool, full_refresh: bool = False) -> int:
@@ -157,9 +186,12 @@ def cmd_run(*, wait: bool, verbose: bool, full_refresh: bool = False) -> int:
         print(f"make run: materializing every asset and check over {seeds} into {db} ...",
               file=sys.stderr, flush=True)
         log_file = None if verbose else home / "logs" / "make_run.log"
-        result = execute(log_file, full_refresh=full_refresh)
+        skip = not full_refresh and _nothing_changed(build, db, seeds)
+        result = (execute_load_only(log_file) if skip
+                  else execute(log_file, full_refresh=full_refresh))
         summary = summarize(result, seeds=seeds, db=build, published=db, before=before,
-                            seconds=time.monotonic() - started, log_file=log_file)
+                            seconds=time.monotonic() - started, log_file=log_file,
+                            dbt_skipped=skip or None)
     print(summary, flush=True)
     return 0 if result.success else EXIT_FAILED
 

@@ -5,14 +5,32 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
 from pipeline import config, warehouse
 
-dbt_project = DbtProject(project_dir=config.DBT_PROJECT_DIR, profiles_dir=config.DBT_PROJECT_DIR)
+if TYPE_CHECKING:
+    from dagster_dbt import DbtCliResource, DbtProject
+
+    dbt_project: DbtProject
+
+_DBT_PROJECT: list[Any] = []
+
+
+def __getattr__(name: str) -> Any:
+    """`dbt_project`, built on first use: importing dagster_dbt (dbt-core) costs seconds,
+    and a no-op `make run` never needs it (pipeline/noop.py)."""
+    if name == "dbt_project":
+        if not _DBT_PROJECT:
+            from dagster_dbt import DbtProject
+
+            _DBT_PROJECT.append(DbtProject(project_dir=config.DBT_PROJECT_DIR,
+                                           profiles_dir=config.DBT_PROJECT_DIR))
+        return _DBT_PROJECT[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SeedsResource(ConfigurableResource):
@@ -44,8 +62,10 @@ def dbt_executable() -> str:
 
 
 def dbt_resource() -> DbtCliResource:
+    from dagster_dbt import DbtCliResource
+
     return DbtCliResource(
-        project_dir=dbt_project,
+        project_dir=__getattr__("dbt_project"),
         profiles_dir=str(config.DBT_PROJECT_DIR),
         dbt_executable=dbt_executable(),
     )

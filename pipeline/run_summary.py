@@ -202,7 +202,7 @@ def failure_messages(result: Any, db: Path) -> list[str]:
     return messages
 
 
-def dbt_skipped(result: Any) -> bool:
+def dbt_build_skipped(result: Any) -> bool:
     """The dbt asset found nothing changed (pipeline/noop.py) and built nothing."""
     from pipeline.noop import SKIP_REASON
 
@@ -252,6 +252,7 @@ def publication_lines(run_id: str, published: Path) -> list[str]:
 def summarize(
     result: Any, *, seeds: Path, db: Path, before: int, seconds: float,
     log_file: Path | None = None, published: Path | None = None,
+    dbt_skipped: bool | None = None,
 ) -> str:
     """The summary of a run that wrote `db` (the working database) and, when it got that
     far, published it to `published` ($WAREHOUSE_DB, shown as the warehouse)."""
@@ -278,7 +279,7 @@ def summarize(
         ok=result.success, run_id=result.run_id, seconds=seconds, seeds=seeds,
         db=published or db, loaded=loaded, totals=totals, rules=rules,
         checks=check_counts(result), failures=failure_messages(result, db), log_file=log_file,
-        dbt_skipped=dbt_skipped(result),
+        dbt_skipped=dbt_skipped if dbt_skipped is not None else dbt_build_skipped(result),
     )
     if published is None:
         return text
