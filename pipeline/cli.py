@@ -183,10 +183,11 @@ def cmd_run(*, wait: bool, verbose: bool, full_refresh: bool = False) -> int:
             print("make run: `dbt parse` failed; fix the dbt project (see above).",
                   file=sys.stderr)
             return EXIT_FAILED
-        print(f"make run: materializing every asset and check over {seeds} into {db} ...",
-              file=sys.stderr, flush=True)
-        log_file = None if verbose else home / "logs" / "make_run.log"
         skip = not full_refresh and _nothing_changed(build, db, seeds)
+        doing = ("no input or dbt file changed: loading and checking raw only, dbt build "
+                 "skipped" if skip else "materializing every asset and check")
+        print(f"make run: {doing} over {seeds} into {db} ...", file=sys.stderr, flush=True)
+        log_file = None if verbose else home / "logs" / "make_run.log"
         result = (execute_load_only(log_file) if skip
                   else execute(log_file, full_refresh=full_refresh))
         summary = summarize(result, seeds=seeds, db=build, published=db, before=before,
