@@ -22,7 +22,7 @@ import pytest
 from pipeline import config, noop, warehouse
 from tests.helpers import make_seeds_dir, query
 from tests.ops_support import mart_hashes
-from tests.test_cli import finish, start_run
+from tests.test_cli import cli_env, finish, start_run
 
 pytestmark = pytest.mark.slow
 SKIP_LINE = "no new data; dbt build skipped (upstream unchanged)"
@@ -117,6 +117,36 @@ def test_raw_checks_read_only_this_runs_loads(runs: Runs) -> None:
     assert meta["after_load_id"] == 1
     assert meta["facts_checked"] == 0
     assert meta["facts"] == 1288
+
+
+def test_full_job_skips_dbt_inside_the_step(runs: Runs) -> None:
+    """The schedule, the sensor and the UI run the whole job: the dbt step itself finds
+    nothing changed, materializes nothing and says why; Dagster skips the publish."""
+    from dagster import DagsterInstance
+
+    from pipeline.definitions import build_definitions
+    from pipeline.jobs import WAREHOUSE_JOB_NAME
+
+    env = cli_env(runs.root)
+    before = _stat(runs.published)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("SEEDS_DIR", "WAREHOUSE_DB", "DAGSTER_HOME"):
+            mp.setenv(name, env[name])
+        job = build_definitions().resolve_job_def(WAREHOUSE_JOB_NAME)
+        with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success
+    materialized = {e.asset_key.to_user_string()
+                    for e in result.get_asset_materialization_events()}
+    assert materialized == {"raw/filings", "raw/facts", "raw/load_log", "raw/rejects",
+                            "fetched_filings"}
+    observed = [e.asset_observation_data.asset_observation
+                for e in result.get_asset_observation_events()]
+    assert [(o.asset_key.to_user_string(), o.metadata["dbt_build"].value)
+            for o in observed if "dbt_build" in o.metadata] == [
+        ("marts/tieout_results", noop.SKIP_REASON)]
+    assert _stat(runs.published) == before
+    assert mart_hashes(runs.published) == runs.first_marts
 
 
 def test_changed_seed_triggers_build(runs: Runs, tmp_path: Path) -> None:
