@@ -264,7 +264,9 @@ def test_dbt_failure_mid_build_keeps_previous_marts(
         monkeypatch.setenv(key, os.environ.get(key, default))
     monkeypatch.setattr(definitions, "build_definitions", build_failing)
 
-    code = cli.main(["run"])
+    # --full-refresh: nothing changed since two_runs, so `make run`'s no-op pre-check
+    # (which hashes the repository's dbt project, not this broken copy) would skip dbt
+    code = cli.main(["run", "--full-refresh"])
     out = capsys.readouterr().out
     assert code == 1, out
     assert out.startswith("make run: FAILED in ")
