@@ -1,6 +1,7 @@
 """The Dagster code location: small modules assembled into one Definitions.
 
-fetch (off by default) -> raw load (Python) -> dbt staging -> marts -> quality, with
+fetch (off by default) -> raw load (Python) -> dbt staging -> marts -> quality ->
+reports (static HTML), with
 the raw checks, the dbt tests and one tie-out check per rule attached; one job for
 the whole graph, a daily schedule and a sensor on SEEDS_DIR (both running by default
 under `make dev`). Steps run in one process: DuckDB has one writer.
@@ -13,6 +14,7 @@ from dagster import AssetsDefinition, Definitions, in_process_executor
 from pipeline.assets.dbt import dbt_models
 from pipeline.assets.fetch import fetched_filings, fetcher_resource
 from pipeline.assets.raw import raw_tables
+from pipeline.assets.reports import reports
 from pipeline.checks.tieouts import tieout_checks
 from pipeline.jobs import warehouse_job
 from pipeline.lock import WarehouseLockResource
@@ -32,7 +34,7 @@ def build_definitions(dbt: AssetsDefinition = dbt_models) -> Definitions:
         database=str(resources["duckdb"].database)  # type: ignore[attr-defined]
     )
     return Definitions(
-        assets=[fetched_filings, raw_tables, dbt],
+        assets=[fetched_filings, raw_tables, dbt, reports],
         asset_checks=tieout_checks,
         jobs=[warehouse_job],
         schedules=[build_schedule()],
