@@ -123,8 +123,8 @@ def kpis(company: Company) -> list[dict[str, str]]:
     income = company.annual("income_statement").get(year, {})
     balance = company.annual("balance_sheet").get(year, {})
     cash = company.annual("cash_flow_statement").get(year, {})
-    currency = currencies(company).get(year, "currency " + NOT_REPORTED)
-    note = f"FY{year} \u00b7 {currency}"
+    currency = currencies(company).get(year)
+    note = f"FY{year} \u00b7 {currency}" if currency else f"FY{year}"
     quality = company.latest_annual_quality()
     out = [
         {"label": "Revenue", "value": fmt.amount(income.get("revenue")), "note": note},
@@ -244,7 +244,6 @@ def failure_rows(company: Company, data: ReportData) -> list[dict[str, Any]]:
             "fiscal_year": t["fiscal_year"], "fiscal_period": t["fiscal_period"],
             "rule_id": t["rule_id"], "severity": t["severity"],
             "description": rule.description if rule else "",
-            "identity": f"Identity: {rule.identity}" if rule and rule.identity else "",
             "lhs": fmt.amount(t["lhs"]), "rhs": fmt.amount(t["rhs"]),
             "difference": fmt.amount(t["difference"]), "tolerance": fmt.amount(t["tolerance"]),
             "detail": t["detail"] or "",
