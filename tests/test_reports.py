@@ -225,6 +225,10 @@ def test_build_result(built: site.BuildResult) -> None:
 
 
 def hostile_company() -> Company:
+    failed = {"fiscal_year": 2023, "fiscal_period": "FY", "period_end": None,
+              "rule_id": "<rule>", "severity": "warn", "lhs": Decimal(1), "rhs": Decimal(2),
+              "difference": Decimal(-1), "tolerance": Decimal(0), "status": "fail",
+              "detail": "<img src=x onerror=alert(1)>"}
     return Company(source="vendor", symbol='<script>alert("x")</script>/../../etc',
                    cik="1 & 2", name="Evil \"Quotes\" & <b>Tags</b>", first_period_end=None,
                    last_period_end=None, filings=1,
@@ -232,11 +236,7 @@ def hostile_company() -> Company:
                        "source": "vendor", "symbol": "x", "fiscal_year": 2023,
                        "fiscal_period": "FY", "currency": "<USD>", "period_end": None,
                        "revenue": Decimal("-5")}]},
-                   tieouts=[{"fiscal_year": 2023, "fiscal_period": "FY", "period_end": None,
-                             "rule_id": "<rule>", "severity": "warn", "lhs": Decimal(1),
-                             "rhs": Decimal(2), "difference": Decimal(-1),
-                             "tolerance": Decimal(0), "status": "fail",
-                             "detail": "<img src=x onerror=alert(1)>"}])
+                   tieouts=[failed], failures=[failed])
 
 
 def test_hostile_input_is_escaped_and_named_safely() -> None:
@@ -246,7 +246,8 @@ def test_hostile_input_is_escaped_and_named_safely() -> None:
                             **pages.company_context(company, data))
     assert "<script" not in html and "<img" not in html and "<b>Tags" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 2  # failure row, matrix title
+    assert "&lt;USD&gt;" in html
     name = company_filename(company.source, company.symbol)
     assert "/" not in name and ".." not in name and name.endswith(".html")
     # names differing only in case (or in unsafe characters) never share a file

@@ -79,10 +79,19 @@ from marts.filing_quality
 order by source, symbol, period_end, fiscal_year, fiscal_period
 """
 
+# Every (period, rule) for the status matrix (no amounts: converting 170,000 rows of
+# DECIMALs to Python would cost seconds at 1,000 companies), and the failures in full.
 TIEOUTS_SQL = """
+select source, symbol, fiscal_year, fiscal_period, period_end, rule_id, severity, status, detail
+from marts.tieout_results
+order by source, symbol, period_end, fiscal_year, fiscal_period, rule_id
+"""
+
+FAILURES_SQL = """
 select source, symbol, fiscal_year, fiscal_period, period_end, filing_id, rule_id, severity,
        lhs, rhs, difference, rounding_unit, tolerance, status, detail
 from marts.tieout_results
+where status = 'fail'
 order by source, symbol, period_end, fiscal_year, fiscal_period, rule_id
 """
 
@@ -124,7 +133,8 @@ class Company:
     statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ratios: list[dict[str, Any]] = field(default_factory=list)
     quality: list[dict[str, Any]] = field(default_factory=list)
-    tieouts: list[dict[str, Any]] = field(default_factory=list)
+    tieouts: list[dict[str, Any]] = field(default_factory=list)  # every rule, no amounts
+    failures: list[dict[str, Any]] = field(default_factory=list)  # failed rules, with amounts
     # (statement, fiscal_year, line_item) -> (method, hover text)
     provenance: dict[tuple[str, int, str], tuple[str, str]] = field(default_factory=dict)
 
@@ -242,6 +252,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
     attach(_group(_dicts(con, RATIOS_SQL)), lambda c, g: setattr(c, "ratios", g))
     attach(_group(_dicts(con, QUALITY_SQL)), lambda c, g: setattr(c, "quality", g))
     attach(_group(_dicts(con, TIEOUTS_SQL)), lambda c, g: setattr(c, "tieouts", g))
+    attach(_group(_dicts(con, FAILURES_SQL)), lambda c, g: setattr(c, "failures", g))
     for source, symbol, year, statement, item, method, title in con.execute(
             PROVENANCE_SQL).fetchall():
         company = by_key.get((source, symbol))

@@ -46,9 +46,13 @@ def amount(value: Number | None, decimals: int | None = None) -> str:
     """
     if not _finite(value):
         return MISSING
-    dec = Decimal(str(value)) if isinstance(value, float) else Decimal(value)  # type: ignore[arg-type]
+    dec = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)  # type: ignore[arg-type]
     if decimals is None:
-        decimals = 0 if dec == dec.to_integral_value() else 2
+        if dec == dec.to_integral_value():  # the common case, and the fast path
+            whole = int(dec)
+            text = f"{abs(whole):,}"
+            return f"({text})" if whole < 0 else text
+        decimals = 2
     text = _grouped(dec, decimals)
     negative = dec < 0 and text.strip("0.,") != ""
     return _parenthesize(text, negative)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from html import escape as html_escape
 from typing import Any
 
 from markupsafe import Markup
@@ -187,6 +188,19 @@ def company_charts(company: Company) -> list[dict[str, Any]]:
     ]
 
 
+def statement_cell(line_attr: str, year: int, text: str, classes: str, title: str) -> str:
+    """One statement <td>, built here rather than in the template: at 1,000 companies x
+    1,800 cells a Jinja loop per cell was most of the build time.
+
+    `line_attr` comes escaped (once per row); `text` is fmt's output (digits, commas,
+    parentheses, a dash) and `classes` our own words, so only the provenance, which
+    is data, is escaped per cell.
+    """
+    title_attr = f' title="{html_escape(title)}"' if title else ""
+    return (f'<td class="{classes}" data-line="{line_attr}" data-year="{year:d}"'
+            f"{title_attr}>{text}</td>")
+
+
 def statement_tables(company: Company, data: ReportData) -> list[dict[str, Any]]:
     years = company.fiscal_years
     codes = currencies(company)
@@ -202,21 +216,22 @@ def statement_tables(company: Company, data: ReportData) -> list[dict[str, Any]]
             if all(v is None for v in values):
                 continue
             cells = []
+            line_attr = html_escape(item.name)
             for year, value in zip(shown, values, strict=True):
                 method, title_text = company.provenance.get((name, year, item.name), ("", ""))
-                classes = ""
+                classes = "num"
                 if value is None:
                     classes += " missing"
                 elif _is_negative(value):
                     classes += " neg"
                 if method == "derived":
                     classes += " derived"
-                cells.append({"year": year, "text": fmt.line_item(item.kind, value),
-                              "title": title_text, "classes": classes})
+                cells.append(statement_cell(line_attr, year, fmt.line_item(item.kind, value),
+                                            classes, title_text))
             unit = {"per_share": " (per share)", "shares": " (shares)"}.get(item.kind, "")
             rows.append({"name": item.name, "label": labels.line_item(item.name) + unit,
                          "description": item.description, "total": item.name in labels.TOTALS,
-                         "cells": cells})
+                         "cells": Markup("".join(cells))})
         tables.append({"name": name, "title": title, "years": head, "rows": rows})
     return tables
 
@@ -233,7 +248,7 @@ def quality_rows(company: Company) -> list[dict[str, Any]]:
 
 
 def failure_rows(company: Company, data: ReportData) -> list[dict[str, Any]]:
-    failed = [t for t in company.tieouts if t["status"] == "fail"]
+    failed = list(company.failures)
     failed.sort(key=lambda t: (t["period_end"] or datetime.min.date(),
                                SEVERITY_ORDER.get(t["severity"], 9), t["rule_id"]))
     out = []
@@ -251,6 +266,17 @@ def failure_rows(company: Company, data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
+def matrix_cell(cell: dict[str, Any] | None) -> str:
+    """One status cell of the rule x period matrix (built here for speed, like the
+    statement cells); the rule's detail is the hover text."""
+    if cell is None:
+        return "<td></td>"
+    status = cell["status"]
+    classes = f"status {status} {cell['severity']}" if status == "fail" else f"status {status}"
+    return (f'<td><span class="{html_escape(classes)}" title="{html_escape(cell["detail"])}">'
+            f"{html_escape(status)}</span></td>")
+
+
 def matrix(company: Company, data: ReportData) -> dict[str, Any]:
     periods: list[tuple[Any, ...]] = []
     cells: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
@@ -264,7 +290,8 @@ def matrix(company: Company, data: ReportData) -> dict[str, Any]:
     rules = sorted({t["rule_id"] for t in company.tieouts}, key=lambda r: (order.get(r, 99), r))
     return {
         "periods": [period_label(p[1], p[2]) for p in periods],
-        "rows": [{"rule_id": r, "cells": [cells.get((r, p)) for p in periods]} for r in rules],
+        "rows": [{"rule_id": r, "cells": Markup("".join(
+            matrix_cell(cells.get((r, p))) for p in periods))} for r in rules],
     }
 
 
