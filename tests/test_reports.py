@@ -337,3 +337,19 @@ def test_reports_asset_materializes(seed_warehouse: Path, tmp_path: Path,
 def test_rule_summary_pass_rate() -> None:
     assert RuleSummary("r", "warn", 3, 2, 0).pass_rate == 0.6
     assert RuleSummary("r", "warn", 0, 0, 4).pass_rate is None
+
+
+def test_parallel_render_writes_the_same_pages(seed_warehouse: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked workers (used from PARALLEL_FROM companies) write what one process writes."""
+    serial = build(seed_warehouse, tmp_path / "serial")
+    monkeypatch.setattr(site, "PARALLEL_FROM", 1)
+    monkeypatch.setenv("REPORTS_JOBS", "2")
+    parallel = build(seed_warehouse, tmp_path / "parallel")
+    assert parallel.pages == serial.pages == 2
+
+    def page(result: site.BuildResult) -> str:
+        text = (result.out_dir / company_href(*TROO)).read_text(encoding="utf-8")
+        return text[:text.index("<footer>")]  # the footer carries the build time
+
+    assert page(parallel) == page(serial)
