@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.years} years in {work} ...", file=sys.stderr, flush=True)
         db, timings = prepare(work, args.companies, args.years, args.jobs)
     counts = mart_counts(db)
+    load_average = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     out = work / "reports"
     runs = []
     for _ in range(args.repeat):
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "read_seconds_best": round(min(r["read"] for r in runs), 2),
         "render_seconds_best": round(min(r["render"] for r in runs), 2),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "load_average_start": round(load_average, 2),
         "target_seconds": TARGET_SECONDS,
         "within_target": best <= TARGET_SECONDS,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
