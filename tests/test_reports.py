@@ -248,6 +248,10 @@ def test_hostile_input_is_escaped_and_named_safely() -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 2  # failure row, matrix title
     assert "&lt;USD&gt;" in html
+    index_html = templates.render("index.html", root="", built_at="now", warehouse="w",
+                                  **pages.index_context(data))
+    assert "<script" not in index_html and "<b>Tags" not in index_html
+    assert f'href="{company_href(company.source, company.symbol)}"' in index_html
     name = company_filename(company.source, company.symbol)
     assert "/" not in name and ".." not in name and name.endswith(".html")
     # names differing only in case (or in unsafe characters) never share a file
