@@ -357,3 +357,16 @@ def test_parallel_render_writes_the_same_pages(seed_warehouse: Path, tmp_path: P
         return text[:text.index("<footer>")]  # the footer carries the build time
 
     assert page(parallel) == page(serial)
+
+
+def test_company_without_annual_rows_renders() -> None:
+    """A companies row with no statement yet: a page with empty (labelled) charts."""
+    company = Company("sec", "EMPTY", None, None, None, None, 0)
+    data = ReportData(companies=[company], line_items={}, rules=[], rule_text={})
+    html = templates.render("company.html", root="../", built_at="now", warehouse="w",
+                            **pages.company_context(company, data))
+    dom = parse(html)
+    assert [svg.attrs["data-empty"] for svg in dom.find_all("svg", class_="chart")] == [
+        "true"] * 4
+    assert html.count("No data reported") == 4
+    assert html.count("No annual (FY) filing reports this statement.") == 3
