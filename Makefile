@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: run test dev sql bench lint lock parse clean
+.PHONY: run test dev sql bench lint lock parse clean report
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ test: parse
 dev: parse
 	$(BIN)/python -m pipeline.cli prepare-home
 	$(BIN)/dagster dev -m pipeline.definitions -h 127.0.0.1 -p 3000
+
+# The HTML reports alone (the `reports` asset, recorded in the Dagster instance's history);
+# `make run` builds them too, after the marts.
+report: $(MANIFEST)
+	@$(BIN)/python -m pipeline.cli prepare-home >/dev/null
+	$(BIN)/dagster asset materialize -m pipeline.definitions --select reports
+	@$(BIN)/python -c "from pipeline.reports.paths import reports_dir; \
+		print('make report: open', (reports_dir() / 'index.html').as_uri())"
 
 sql: $(STAMP)
 	$(BIN)/python -m pipeline.cli sql $(ARGS)
