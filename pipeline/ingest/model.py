@@ -44,10 +44,13 @@ class FilingRecord:
     # (the vendor reader hashes its record's sorted JSON in Rust); when None the loader
     # hashes the columns.
     content_digest: str | None = None
+    # Optional: the number of this filing's rows in `ParsedFile.facts_table` when the
+    # reader fills no per-fact lists at all (the FSDS reader: millions of rows).
+    arrow_fact_count: int | None = None
 
     @property
     def fact_count(self) -> int:
-        return len(self.concepts)
+        return self.arrow_fact_count if self.arrow_fact_count is not None else len(self.concepts)
 
 
 @dataclass(slots=True)
