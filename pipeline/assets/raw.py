@@ -58,9 +58,11 @@ CHECKS = [
         "WARN when the current version of an input file had rejects (reasons in metadata).")),
 ]
 
-# Duplicate keys of raw.facts: GROUP BY compares NULLs as equal.
+# Duplicate keys of raw.facts: GROUP BY compares NULLs as equal. coreg and segments
+# (FSDS only, NULL elsewhere) are part of the key: a segment's or a co-registrant's
+# figure is a different fact from the consolidated one.
 UNIQUE_SQL = """
-select filing_id, concept, unit, period_start, period_end, count(*) as n
+select filing_id, concept, unit, period_start, period_end, coreg, segments, count(*) as n
 from raw.facts
 group by all
 having count(*) > 1

@@ -42,21 +42,21 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pipeline.ingest import values as V
 from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord
 from pipeline.ingest.sec import _expected_class, _fiscal_year, resolve_symbol
-from pipeline.ingest import values as V
 from pipeline.ingest.vendor import decimal_column, where
 
 SOURCE = "sec_fsds"
@@ -148,139 +148,193 @@ def _row_numbers(table: pa.Table) -> pa.Table:
     return table.append_column("rn", pc.indices_nonzero(everywhere))
 
 
-# --------------------------------------------------------------------------- SQL
+# --------------------------------------------------------------------------- classify
+#
+# Every step is an Arrow kernel over whole columns, or Python over the distinct values of
+# a low-cardinality column (versions, dates, qtrs, units: a few thousand values for
+# millions of rows) mapped back with `take`. Nothing runs per fact in Python.
 
-# One pass over num: each row classified (a fact, or the reason it is a reject).
-_CLASSIFY = """
-create temp table classified as
-with named as (
-    select
-        n.rn, n.adsh, n.tag, n.version, n.ddate, n.qtrs, n.uom, n.segments, n.coreg,
-        n.value, s.record_index,
-        lower(split_part(n.version, '/', 1)) as taxonomy,
-        try_strptime(n.ddate, '%Y%m%d')::date as period_end,
-        try_cast(n.qtrs as integer) as q,
-        regexp_full_match(n.value, '[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)') as plain,
-        regexp_full_match(n.value, '[+-]?[0-9]{1,28}(\\.[0-9]{0,10})?') as safe,
-        length(ltrim(regexp_extract(n.value, '^[+-]?([0-9]*)', 1), '0')) > 28 as too_big
-    from num as n
-    left join subs as s on n.adsh = s.adsh
-),
-typed as (
-    select
-        named.*,
-        case
-            when named.version = named.adsh then '{custom}:' || lower(named.tag)
-            when named.taxonomy = 'us-gaap' then lower(named.tag)
-            else coalesce(a.prefix, named.taxonomy) || ':' || lower(named.tag)
-        end as concept
-    from named
-    left join aliases as a on named.taxonomy = a.taxonomy
-)
-select
-    *,
-    case
-        when record_index is null then 'fact of a submission that is not in sub.txt (adsh '
-            || coalesce(adsh, 'NULL') || ')'
-        when tag is null or version is null then 'fact without tag or version'
-        when period_end is null then 'invalid ddate (expected YYYYMMDD)'
-        when q is null or q < 0 then 'invalid qtrs (expected a whole number of quarters >= 0)'
-        when plain and too_big then 'number beyond DECIMAL(38,10)'
-    end as problem
-from typed
-"""
+SAFE_DECIMAL = r"^[+-]?[0-9]{1,28}(\.[0-9]{0,10})?$"  # Arrow casts these exactly
+PLAIN_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+_CURRENCY = re.compile(r"^([A-Z]{3})(?:/|$)")
 
-# The raw.facts key within a filing (NULLs equal): the later num row wins.
-_DEDUPE = """
-create temp table facts as
-select
-    *,
-    case when q > 0
-         then cast(period_end + interval 1 day - to_months(3 * q) as date) end
-        as period_start
-from (
-    select
-        *,
-        row_number() over (
-            partition by record_index, concept, uom, period_end, q, coreg, segments
-            order by rn desc
-        ) as later_rows
-    from classified
-    where problem is null
-)
-"""
 
-_FACTS_OUT = """
-select
-    concept,
-    case when safe then value end as value_number,  -- text: Arrow casts (see _numbers)
-    case when plain and not safe then value end as exact_text,
-    value as value_text,
-    uom as unit,
-    period_start,
-    period_end,
-    q as qtrs,
-    coreg,
-    segments,
-    version as taxonomy_version
-from facts
-where later_rows = 1
-order by record_index, concept, uom, period_end, q, coreg, segments
-"""
+def _per_value(column: pa.Array, fn: Any, kind: pa.DataType) -> pa.Array:
+    """`fn` applied to each distinct value of `column` (None for NULL), mapped back."""
+    encoded = column.dictionary_encode()
+    mapped = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], kind)
+    return mapped.take(encoded.indices)
 
-_FACT_REJECTS = """
-select record_index, concept, problem as reason, rn,
-       concat_ws(chr(9), adsh, tag, version, ddate, qtrs, uom, segments, coreg, value)
-           as payload
-from classified where problem is not null
-union all
-select record_index, concept,
-       'duplicate fact (same concept, unit, period, co-registrant and segments in one '
-           || 'submission; the later row wins)' as reason, rn,
-       concat_ws(chr(9), adsh, tag, version, ddate, qtrs, uom, segments, coreg, value)
-from facts where later_rows > 1
-order by rn
-"""
 
-# Per filing: fact count, the facts' digest (content address), the longest year-to-date
-# duration ending at the period end (quarter check), the reporting currency.
-_PER_FILING = """
-with kept as (
-    select f.*, s.period_end as filing_end
-    from facts as f
-    inner join subs as s on f.record_index = s.record_index
-    where f.later_rows = 1
-),
-currencies as (
-    select record_index, currency, count(*) as n
-    from (
-        select record_index, regexp_extract(uom, '^([A-Z]{3})(/|$)', 1) as currency
-        from kept where taxonomy <> 'dei'
-    )
-    where currency <> ''
-    group by all
-),
-currency as (
-    select record_index, arg_max(currency, (n, currency)) as currency
-    from currencies group by record_index
-)
-select
-    k.record_index,
-    count(*) as facts,
-    sha256(string_agg(
-        concat_ws(chr(31), k.concept, coalesce(k.uom, chr(1)), strftime(k.period_end, '%Y%m%d'),
-                  k.q, coalesce(k.coreg, chr(1)), coalesce(k.segments, chr(1)),
-                  coalesce(k.value, chr(1)), k.version),
-        chr(30)
-        order by k.concept, k.uom, k.period_end, k.q, k.coreg, k.segments
-    )) as digest,
-    max(k.q) filter (where k.taxonomy <> 'dei' and k.q between 1 and 3
-                     and k.period_end = k.filing_end) as ytd_quarters,
-    any_value(c.currency) as currency
-from kept as k
-left join currency as c on k.record_index = c.record_index
-group by k.record_index
-"""
+def _prefix(version: str) -> str | None:
+    taxonomy = version.split("/", 1)[0].lower()
+    return None if taxonomy == "us-gaap" else TAXONOMY_ALIASES.get(taxonomy, taxonomy)
+
+
+def _rank(column: pa.Array) -> pa.Array:
+    """Each value's position in the sorted distinct values (NULL first as -1): sorting
+    by ranks sorts by value, at the cost of an integer sort."""
+    encoded = column.dictionary_encode()
+    order = pc.sort_indices(encoded.dictionary).to_pylist()
+    ranks = [0] * len(order)
+    for rank, i in enumerate(order):
+        ranks[i] = rank
+    return pc.fill_null(pa.array(ranks, pa.int32()).take(encoded.indices), -1)
+
+
+def _period_start(end: date | None, quarters: int | None) -> date | None:
+    return _months_back(end, 3 * quarters) if end and quarters else None
+
+
+def classify(num: pa.Table, subs: pa.Table) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """num rows -> (facts sorted by filing, key, file position; the rejected rows).
+
+    The sort makes a filing's facts one contiguous run (the loader slices them),
+    duplicates on the raw.facts key neighbours (the last of a run is the later row) and
+    the order a function of content alone (the filing digest hashes the rows in order).
+    """
+    n = num.num_rows
+
+    def column(name: str) -> pa.Array:
+        return num.column(name).combine_chunks()
+
+    adsh, tag, version, value = column("adsh"), column("tag"), column("version"), column("value")
+    position = pc.index_in(adsh, value_set=subs.column("adsh"))
+    record_index = subs.column("record_index").take(position)
+    custom = pc.fill_null(pc.equal(version, adsh), False)
+    prefix = pc.if_else(custom, pa.scalar(CUSTOM_PREFIX),
+                        _per_value(version, lambda v: v and _prefix(v), pa.string()))
+    lower = pc.utf8_lower(tag)
+    concept = pc.coalesce(pc.binary_join_element_wise(prefix, lower, ":"), lower)
+    is_dei = pc.fill_null(pc.equal(prefix, "dei"), False)
+    period_end = _per_value(column("ddate"), _ymd, pa.date32())
+    qtrs = _per_value(column("qtrs"), _quarters, pa.int32())
+    starts = pa.table({"end": period_end, "q": qtrs}).group_by(["end", "q"]).aggregate([])
+    start_of = {(e, q): _period_start(e, q) for e, q in zip(
+        starts.column("end").to_pylist(), starts.column("q").to_pylist(), strict=True)}
+    pair = pc.add(pc.multiply(pc.cast(pc.fill_null(pc.cast(period_end, pa.int32()), 0),
+                                      pa.int64()), 4096),
+                  pc.cast(pc.fill_null(qtrs, 0), pa.int64()))
+    pair_keys = [(0 if e is None else (e - date(1970, 1, 1)).days) * 4096 + (q or 0)
+                 for e, q in start_of]
+    period_start = pa.array(list(start_of.values()), pa.date32()).take(
+        pc.index_in(pair, value_set=pa.array(pair_keys, pa.int64())))
+    safe = pc.fill_null(pc.match_substring_regex(value, SAFE_DECIMAL), False)
+
+    problem: list[tuple[pa.Array, str | None]] = [
+        (pc.is_null(record_index), None),  # reason names the adsh: below
+        (pc.or_(pc.is_null(tag), pc.is_null(version)), "fact without tag or version"),
+        (pc.is_null(period_end), "invalid ddate (expected YYYYMMDD)"),
+        (pc.is_null(qtrs), "invalid qtrs (expected a whole number of quarters >= 0)"),
+    ]
+    # rare: a plain decimal the Arrow cast cannot take (> 10 fraction digits, or beyond
+    # DECIMAL(38,10)): exact_text, rounded half-even in Python; out of range: a reject
+    odd = pc.and_(pc.invert(safe), pc.fill_null(
+        pc.match_substring_regex(value, PLAIN_DECIMAL), False))
+    exact_text = pa.nulls(n, pa.string())
+    if pc.any(odd).as_py():
+        texts = [V.number_text(_exact(v)) if o else None
+                 for v, o in zip(value.to_pylist(), odd.to_pylist(), strict=True)]
+        exact_text = pa.array(texts, pa.string())
+        problem.append((pc.and_(odd, pc.is_null(exact_text)), "number beyond DECIMAL(38,10)"))
+
+    table = pa.table({
+        "record_index": record_index, "rn": pa.array(range(n), pa.int64()),
+        "concept": concept,
+        "value_number": pc.if_else(safe, value, pa.scalar(None, pa.string())),
+        "exact_text": exact_text, "value_text": value, "unit": column("uom"),
+        "period_start": period_start, "period_end": period_end, "qtrs": qtrs,
+        "coreg": column("coreg"), "segments": column("segments"),
+        "taxonomy_version": version, "is_dei": is_dei,
+    })
+    bad: pa.Array | None = None
+    for mask, _ in problem:
+        bad = mask if bad is None else pc.or_(bad, mask)
+    rejected: list[dict[str, Any]] = []
+    assert bad is not None
+    if pc.any(bad).as_py():
+        rows = pc.indices_nonzero(bad)
+        reasons = [pc.take(mask, rows).to_pylist() for mask, _ in problem]
+        raw = num.take(rows).to_pylist()
+        for k, row in enumerate(raw):
+            why = next(reason if reason is not None else
+                       f"fact of a submission that is not in sub.txt (adsh {row['adsh']})"
+                       for (_, reason), hit in zip(problem, (r[k] for r in reasons),
+                                                   strict=True) if hit)
+            rejected.append({
+                "record_index": record_index[rows[k].as_py()].as_py(),
+                "concept": concept[rows[k].as_py()].as_py(), "problem": why,
+                "payload": "\t".join("" if row[c] is None else row[c] for c in (
+                    "adsh", "tag", "version", "ddate", "qtrs", "uom", "segments", "coreg",
+                    "value")),
+            })
+        table = table.filter(pc.invert(bad))
+    order = pc.sort_indices(pa.table({
+        "record_index": table.column("record_index"),
+        "concept": _rank(table.column("concept").combine_chunks()),
+        "unit": _rank(table.column("unit").combine_chunks()),
+        "period_end": table.column("period_end"),
+        "qtrs": table.column("qtrs"),
+        "coreg": _rank(table.column("coreg").combine_chunks()),
+        "segments": _rank(table.column("segments").combine_chunks()),
+        "rn": table.column("rn"),
+    }), sort_keys=[(c, "ascending") for c in (*KEY_COLUMNS, "rn")])
+    return table.combine_chunks().take(order), rejected
+
+
+def _quarters(text: str | None) -> int | None:
+    number = _int(text)
+    return number if number is not None and number >= 0 else None
+
+
+def _exact(text: str) -> Any:
+    try:
+        return V.to_decimal(V.JsonNumber(text))
+    except V.NotRepresentable:
+        return None
+
+
+def _per_filing(facts: pa.Table, subs: pa.Table) -> dict[int, tuple[int | None, str | None]]:
+    """record_index -> (longest year-to-date quarters ending at the filing's period end,
+    reporting currency: the most common ISO code among the units of non-dei facts)."""
+    if facts.num_rows == 0:
+        return {}
+    record_index = facts.column("record_index").combine_chunks()
+    filing_end = subs.column("period_end").take(
+        pc.index_in(record_index, value_set=subs.column("record_index")))
+    qtrs = facts.column("qtrs")
+    statement = pc.invert(facts.column("is_dei"))
+    ytd_rows = pc.and_(pc.and_(statement, pc.equal(facts.column("period_end"), filing_end)),
+                       pc.and_(pc.greater_equal(qtrs, 1), pc.less_equal(qtrs, 3)))
+    ytd = pa.table({"r": record_index, "q": qtrs}).filter(pc.fill_null(ytd_rows, False)) \
+        .group_by("r").aggregate([("q", "max")])
+    ytd_of = dict(zip(ytd.column("r").to_pylist(), ytd.column("q_max").to_pylist(),
+                      strict=True))
+    currency = _per_value(facts.column("unit").combine_chunks(), _iso, pa.string())
+    counts = pa.table({"r": record_index, "c": currency}).filter(
+        pc.and_(statement, pc.is_valid(currency))).group_by(["r", "c"]).aggregate(
+        [("c", "count")])
+    best: dict[int, tuple[int, str]] = {}
+    for r, c, k in zip(counts.column("r").to_pylist(), counts.column("c").to_pylist(),
+                       counts.column("c_count").to_pylist(), strict=True):
+        if r not in best or (k, c) > best[r]:
+            best[r] = (k, c)
+    return {r: (ytd_of.get(r), best[r][1] if r in best else None)
+            for r in set(ytd_of) | set(best)}
+
+
+def _iso(unit: str | None) -> str | None:
+    match = _CURRENCY.match(unit or "")
+    return match.group(1) if match else None
+
+
+# The raw.facts key: duplicates are adjacent rows equal on all of these (NULLs equal).
+KEY_COLUMNS = ("record_index", "concept", "unit", "period_end", "qtrs", "coreg", "segments")
+# Hashed per filing for its content address, in this order.
+DIGEST_COLUMNS = ("concept", "value_text", "unit", "period_end", "qtrs", "coreg", "segments",
+                  "taxonomy_version")
+FACT_COLUMNS = ("concept", "value_number", "value_text", "unit", "period_start",
+                "period_end", "qtrs", "coreg", "segments", "taxonomy_version")
 
 
 # --------------------------------------------------------------------------- filings
@@ -406,26 +460,30 @@ def build(sub: _Member, num: _Member, source_file: str, *, threads: int = 2) -> 
         "record_index": pa.array([i for i, _ in kept], pa.int32()),
         "period_end": pa.array([sub_periods[i] for i, _ in kept], pa.date32()),
     })
-    aliases = pa.table({"taxonomy": list(TAXONOMY_ALIASES),
-                        "prefix": list(TAXONOMY_ALIASES.values())})
-    con = duckdb.connect(config={"threads": threads})
-    try:
-        con.register("num", _row_numbers(num.table))
-        con.register("subs", index_table)
-        con.register("aliases", aliases)
-        con.execute(_CLASSIFY.replace("{custom}", CUSTOM_PREFIX))
-        con.execute(_DEDUPE)
-        facts_table = con.execute(_FACTS_OUT).fetch_arrow_table()
-        per_filing = {r[0]: r[1:] for r in con.execute(_PER_FILING).fetchall()}
-        value_rejects = con.execute(_FACT_REJECTS).fetchall()
-    finally:
-        con.close()
-    facts_table = _numbers(facts_table.combine_chunks())
+    facts, problems = classify(num.table, index_table)
+    for r in problems:
+        rejects.append(RejectRecord(
+            r["record_index"], r["concept"],
+            f"{where(source_file, r['record_index'], r['concept'])}: {r['problem']}",
+            _payload(r["payload"])))
+    losers = _duplicates(facts)
+    if losers is not None:
+        for r in facts.filter(losers).to_pylist():
+            rejects.append(RejectRecord(
+                r["record_index"], r["concept"],
+                f"{where(source_file, r['record_index'], r['concept'])}: duplicate fact "
+                "(same concept, unit, period, co-registrant and segments in one "
+                "submission; the later row wins)",
+                _payload("\t".join("" if r[c] is None else str(r[c]) for c in (
+                    "taxonomy_version", "concept", "unit", "period_end", "qtrs",
+                    "segments", "coreg", "value_text")))))
+        facts = facts.filter(pc.invert(losers)).combine_chunks()
+    per_filing = _per_filing(facts, index_table)
+    runs = _runs(facts.column("record_index"))
+    digests = _digests(facts, runs)
+    facts_table = _numbers(facts.select([*FACT_COLUMNS, "exact_text"]))
+    del facts
 
-    for record_index, concept, reason, _rn, payload in value_rejects:
-        rejects.append(RejectRecord(record_index, concept,
-                                    f"{where(source_file, record_index, concept)}: {reason}",
-                                    _payload(payload)))
     for text in num.bad_rows:
         fields = text.split("\t")
         concept = fields[1].lower() if len(fields) > 1 and fields[1] else "(unreadable row)"
@@ -435,7 +493,9 @@ def build(sub: _Member, num: _Member, source_file: str, *, threads: int = 2) -> 
 
     filings: list[FilingRecord] = []
     for i, row in kept:
-        count, digest, ytd, currency = per_filing.get(i, (0, None, None, None))
+        count, digest = runs.get(i, (0, 0)), digests.get(i)
+        count = count[1] - count[0]
+        ytd, currency = per_filing.get(i, (None, None))
         form = row["form"]
         fy = _int(row["fy"])
         period_end = sub_periods[i]
@@ -470,6 +530,71 @@ def _content_digest(f: FilingRecord, facts_digest: str | None) -> str:
                              f.accession, f.period_end, f.fiscal_year, f.fiscal_period,
                              f.document_type, f.company_name, f.filed_date, f.currency])
     return hashlib.sha256(identity + (facts_digest or "").encode()).hexdigest()
+
+
+def _duplicates(facts: pa.Table) -> pa.Array | None:
+    """Rows equal to the next row on the raw.facts key (NULLs equal): the earlier of
+    two rows with one key (rows are sorted by key, then file position). None if none."""
+    n = facts.num_rows
+    if n < 2:
+        return None
+    same: pa.Array | None = None
+    for name in KEY_COLUMNS:
+        column = facts.column(name).combine_chunks()
+        a, b = column.slice(0, n - 1), column.slice(1)
+        equal = pc.fill_null(pc.equal(a, b), False)
+        equal = pc.or_(equal, pc.and_(pc.is_null(a), pc.is_null(b)))
+        same = equal if same is None else pc.and_(same, equal)
+    assert same is not None
+    if not pc.any(same).as_py():
+        return None
+    return pa.concat_arrays([same, pa.array([False])])
+
+
+def _runs(record_index: pa.ChunkedArray) -> dict[int, tuple[int, int]]:
+    """record_index -> (first row, end row) of its facts (they are contiguous)."""
+    if len(record_index) == 0:
+        return {}
+    encoded = pc.run_end_encode(record_index.combine_chunks())
+    ends = encoded.run_ends.to_pylist()
+    values = encoded.values.to_pylist()
+    starts = [0, *ends[:-1]]
+    return {v: (s, e) for v, s, e in zip(values, starts, ends, strict=True)}
+
+
+def _digests(facts: pa.Table, runs: dict[int, tuple[int, int]]) -> dict[int, str]:
+    """SHA-256 per filing of its facts' bytes: for every digest column the value lengths
+    (-1 for NULL) and the value bytes of the filing's rows. Rows are in key order, so the
+    digest depends on content only. Hashing Arrow buffers slice by slice keeps this to a
+    few Python calls per filing (hashlib releases the GIL on large updates)."""
+    parts: list[tuple[memoryview, memoryview | None, memoryview | None, int]] = []
+    for name in DIGEST_COLUMNS:
+        column = facts.column(name).combine_chunks()
+        if pa.types.is_string(column.type):
+            lengths = pc.fill_null(pc.binary_length(column), -1)
+            offsets_buf, data_buf = column.buffers()[1], column.buffers()[2]
+            offsets = memoryview(offsets_buf).cast("i") if offsets_buf is not None else None
+            data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+            parts.append((_fixed_view(lengths), offsets, data, column.offset))
+        else:
+            filled = pc.fill_null(pc.cast(column, pa.int32()), -2**31)
+            parts.append((_fixed_view(filled), None, None, 0))
+    digests: dict[int, str] = {}
+    for record_index, (start, end) in runs.items():
+        h = hashlib.sha256()
+        for fixed, offsets, data, offset in parts:
+            h.update(fixed[4 * start:4 * end])
+            if offsets is not None and data is not None:
+                h.update(data[offsets[offset + start]:offsets[offset + end]])
+        digests[record_index] = h.hexdigest()
+    return digests
+
+
+def _fixed_view(array: pa.Array) -> memoryview:
+    """The int32 values of `array` as bytes, from its first logical element."""
+    array = array.cast(pa.int32())
+    buf = array.buffers()[1]
+    return memoryview(buf)[4 * array.offset:4 * (array.offset + len(array))]
 
 
 def _numbers(table: pa.Table) -> pa.Table:

@@ -78,6 +78,11 @@ EXTRA_COLUMNS = (
     ("raw.load_log", "new_filings", "bigint"),
     ("raw.load_log", "new_facts", "bigint"),
     ("raw.rejects", "kind", "varchar"),
+    # SEC Financial Statement Data Sets attributes (pipeline/ingest/fsds.py)
+    ("raw.facts", "qtrs", "integer"),
+    ("raw.facts", "coreg", "varchar"),
+    ("raw.facts", "segments", "varchar"),
+    ("raw.facts", "taxonomy_version", "varchar"),
 )
 
 
@@ -282,6 +287,10 @@ def finish_files(files: list[ParsedFile], *, cast: bool = True) -> None:
 def safe_parse(data: bytes, source_file: str) -> ParsedFile:
     """`parse_bytes` behind the file boundary: a reader bug rejects the file, never the run."""
     try:
+        if source_file.endswith(".zip"):  # a quarterly SEC data-set zip
+            from pipeline.ingest.fsds import parse_fsds
+
+            return parse_fsds(data, source_file)
         return parse_bytes(data, source_file)
     except Exception as exc:  # noqa: BLE001 - the file boundary: never raise past it
         log.exception("reader failed on %s", source_file)
@@ -312,7 +321,7 @@ def list_input_files(seeds_dir: Path) -> list[Path]:
     if not seeds_dir.is_dir():
         raise LoadError(f"SEEDS_DIR {str(seeds_dir)!r} is not a directory: set SEEDS_DIR to "
                         "the folder holding the input *.json files")
-    return sorted(p for p in seeds_dir.iterdir() if p.name.endswith(".json"))
+    return sorted(p for p in seeds_dir.iterdir() if p.name.endswith((".json", ".zip")))
 
 
 def _outside(path: Path, root: Path) -> str | None:
@@ -355,7 +364,10 @@ FILING_TYPES = {
 }
 FILING_COLUMNS = tuple(FILING_TYPES)
 FACT_COLUMNS = ("filing_id", "concept", "value_number", "value_text", "unit", "period_start",
-                "period_end")
+                "period_end", "qtrs", "coreg", "segments", "taxonomy_version")
+FACT_OPTIONAL = {"unit": pa.string(), "period_start": pa.date32(), "period_end": pa.date32(),
+                 "qtrs": pa.int32(), "coreg": pa.string(), "segments": pa.string(),
+                 "taxonomy_version": pa.string()}  # NULL where a reader has no such column
 LOG_TYPES = {
     "load_id": pa.int64(), "source_file": pa.string(), "sha256": pa.string(),
     "status": pa.string(), "filings": pa.int64(), "facts": pa.int64(), "rejects": pa.int64(),
@@ -446,15 +458,14 @@ def _vendor_facts(items: list[tuple[_File, list[int]]], fids: list[str]) -> pa.T
         "concept": concept,
         "value_number": numbers,
         "value_text": table.column("value_text"),
-        "unit": pa.nulls(n, pa.string()),
-        "period_start": pa.nulls(n, pa.date32()),
-        "period_end": pa.nulls(n, pa.date32()),
+        **{c: table.column(c) if c in table.column_names else pa.nulls(n, t)
+           for c, t in FACT_OPTIONAL.items()},
     })
 
 
 def _list_facts(items: list[tuple[_File, list[int]]]) -> pa.Table | None:
     """Facts of the chosen filings of files read into Python lists (SEC)."""
-    cols: dict[str, list[Any]] = {c: [] for c in FACT_COLUMNS}
+    cols: dict[str, list[Any]] = {c: [] for c in FACT_COLUMNS[:7]}
     numbers: list[Any] = []
     for f, positions in items:
         assert f.parsed is not None
@@ -482,6 +493,8 @@ def _list_facts(items: list[tuple[_File, list[int]]]) -> pa.Table | None:
         "unit": pa.array(cols["unit"], pa.string()),
         "period_start": pa.array(cols["period_start"], pa.date32()),
         "period_end": pa.array(cols["period_end"], pa.date32()),
+        **{c: pa.nulls(len(cols["filing_id"]), t) for c, t in FACT_OPTIONAL.items()
+           if c not in cols},
     })
 
 
@@ -511,7 +524,13 @@ def insert_filings(con: duckdb.DuckDBPyConnection, items: list[tuple[_File, list
             pa.table({c: pa.array(v, FILING_TYPES[c]) for c, v in rows.items()}))
     arrow_items = [(f, p) for f, p in items if p and f.parsed and f.parsed.facts_table is not None]
     list_items = [(f, p) for f, p in items if p and f.parsed and f.parsed.facts_table is None]
-    for facts in (_vendor_facts(arrow_items, []), _list_facts(list_items)):
+    # Arrow facts with their own unit/period columns (FSDS) are not concatenated with the
+    # vendor's three-column tables
+    own = ["unit" in f.parsed.facts_table.column_names for f, _ in arrow_items]  # type: ignore[union-attr]
+    full = [item for item, o in zip(arrow_items, own, strict=True) if o]
+    arrow_items = [item for item, o in zip(arrow_items, own, strict=True) if not o]
+    for facts in (_vendor_facts(arrow_items, []), _vendor_facts(full, []),
+                  _list_facts(list_items)):
         if facts is not None and facts.num_rows:
             # One chunk per column: DuckDB's Arrow scan takes the GIL for each chunk it
             # reads, and while the main thread parses (holding the GIL) each take waits
