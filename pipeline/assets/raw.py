@@ -47,8 +47,8 @@ PREVIEW_ROWS = 20
 
 CHECKS = [
     AssetCheckSpec("raw_facts_unique", asset=FACTS, description=(
-        "raw.facts is unique on (filing_id, concept, unit, period_start, period_end), "
-        "NULLs compared as equal.")),
+        "raw.facts is unique on (filing_id, concept, unit, period_start, period_end, "
+        "coreg, segments), NULLs compared as equal (coreg and segments: FSDS only).")),
     AssetCheckSpec("raw_filings_have_numeric_fact", asset=FILINGS, description=(
         "Every accepted filing version has at least one fact with a value_number.")),
     AssetCheckSpec("raw_conservation", asset=LOAD_LOG, description=(
