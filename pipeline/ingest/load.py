@@ -667,6 +667,7 @@ class _Pipeline:
         self.batch_facts = 0
         self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
         self.timings: dict[str, float] = {}
+        self.extra_files = 0  # members of bulk zips read as input files, minus the zips
 
     def _drain(self) -> None:
         try:
@@ -694,22 +695,35 @@ class _Pipeline:
         if self.error is not None:
             raise self.error
         summary = self.writer.summary
-        summary.files_seen = len(files)
+        summary.files_seen = len(files) + self.extra_files
         summary.timings.update(self.timings)
         summary.timings["parse"] = summary.timings.get("parse", 0.0)
         return summary
 
     def add(self, path: Path, source_file: str) -> None:
-        started = _now()
-        load_id = self.next_load_id
-        self.next_load_id += 1
         why = _outside(path, self.root)
+        if why is None and source_file.endswith(".zip"):
+            from pipeline.ingest import bulk
+
+            if bulk.is_bulk(path):  # companyfacts.zip: every member is one input file
+                self.extra_files -= 1  # the zip is not an input file; its members are
+                for name, member, problem in bulk.members(path):
+                    self.extra_files += 1
+                    self.add_data(member, f"{source_file}/{name}", problem)
+                return
         data: bytes | None = None
         if why is None:
             try:
                 data = path.read_bytes()
             except OSError as exc:
                 why = f"cannot read the file ({exc.strerror or exc})"
+        self.add_data(data, source_file, why)
+
+    def add_data(self, data: bytes | None, source_file: str, why: str | None) -> None:
+        """One input file's bytes (or why there are none): skip, parse, queue."""
+        started = _now()
+        load_id = self.next_load_id
+        self.next_load_id += 1
         if data is None:
             parsed = file_reject(source_file, why or "unreadable")
             parsed.records = NOT_JUDGED
