@@ -340,10 +340,11 @@ FACT_COLUMNS = ("concept", "value_number", "value_text", "unit", "period_start",
 # --------------------------------------------------------------------------- filings
 
 def _ymd(text: str | None) -> date | None:
-    if not text:
+    text = (text or "").strip()
+    if len(text) != 8 or not text.isdigit():  # strptime would take '2009063' as June 3
         return None
     try:
-        return datetime.strptime(text.strip(), "%Y%m%d").date()
+        return datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         return None
 
