@@ -310,7 +310,8 @@ def sha256_hex(data: bytes) -> str:
 
 
 def list_input_files(seeds_dir: Path) -> list[Path]:
-    """`*.json` directly in SEEDS_DIR, sorted by path (the contract's read order).
+    """`*.json` and `*.zip` (SEC data-set quarters, bulk companyfacts.zip) directly in
+    SEEDS_DIR, sorted by path (the contract's read order).
 
     Only regular files whose real location is inside SEEDS_DIR: a symlink pointing
     elsewhere is not followed (it is reported as a rejected file).
