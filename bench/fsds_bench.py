@@ -171,11 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         generate(zpath, args.submissions, args.rows)
         print(f"generated {zpath} ({zpath.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - clock:.1f} s")
+    cpu = _cpu()
     floor_s, floor_rows = _parse_floor(zpath)
+    floor_cpu_s = _cpu() - cpu
     data = zpath.read_bytes()
+    cpu = _cpu()
     clock = time.perf_counter()
     parsed = fsds.parse_fsds(data, zpath.name)
     reader_s = time.perf_counter() - clock
+    reader_cpu_s = _cpu() - cpu
     facts = sum(f.fact_count for f in parsed.filings)
     del parsed, data
 
@@ -193,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "submissions": args.submissions, "num_rows": floor_rows, "facts": facts,
         "zip_mb": round(zpath.stat().st_size / 1e6, 1),
-        "parse_floor_s": round(floor_s, 2), "reader_s": round(reader_s, 2),
+        "parse_floor_s": round(floor_s, 2), "parse_floor_cpu_s": round(floor_cpu_s, 2),
+        "reader_s": round(reader_s, 2), "reader_cpu_s": round(reader_cpu_s, 2),
         "load_s": round(load_s, 2), "rows_per_s": round(floor_rows / load_s),
         "load_cpu_s": round(load_cpu_s, 2), "load_avg_1m": round(os.getloadavg()[0], 2),
         "floor_rows_per_s": round(floor_rows / floor_s),

@@ -298,3 +298,24 @@ def test_fiscal_year_and_period_checked_against_dates(
         expected: tuple[date | None, int | None, str | None]) -> None:
     got = fsds.fiscal(form, fy, fp, end, ytd)
     assert (got.period_start, got.fiscal_year, got.fiscal_period) == expected
+
+
+def test_older_layout_without_segments_and_a_foreign_zip(tmp_path: Path) -> None:
+    """Zips published before the `segments` column: read, segments NULL. A zip that is
+    not a data set (no sub.txt/num.txt, no JSON members) is one reject naming it."""
+    old_header = "adsh\ttag\tversion\tcoreg\tddate\tqtrs\tuom\tvalue\tfootnote"
+    row = f"{SYN}\tAssets\tus-gaap/2009\t\t20090630\t0\tUSD\t1000.0000\t"
+    path = make_zip(tmp_path / "old.zip", SYN_SUB, [row], header=old_header)
+    parsed = fsds.parse_fsds(path.read_bytes(), "old.zip")
+    assert (parsed.records, parsed.keys, parsed.rejects) == (1, 1, [])
+    facts = parsed.facts_table.select(["concept", "value_number", "segments", "coreg"])
+    assert facts.to_pylist() == [{"concept": "assets", "value_number": Decimal("1000"),
+                                  "segments": None, "coreg": None}]
+    foreign = tmp_path / "foreign.zip"
+    with zipfile.ZipFile(foreign, "w") as zf:
+        zf.writestr("notes.txt", b"hello")
+    rejected = fsds.parse_fsds(foreign.read_bytes(), "foreign.zip")
+    assert [r.reason for r in rejected.rejects] == [
+        "file 'foreign.zip': unreadable data-set zip (UnreadableZip: not a Financial "
+        "Statement Data Sets zip (no sub.txt and num.txt; members: notes.txt)); nothing "
+        "of it was loaded"]
