@@ -1,6 +1,7 @@
 """FSDS benchmark: a generated real-size quarterly data-set zip, loaded and timed.
 
     .venv/bin/python bench/fsds_bench.py [--submissions 6500] [--rows 3000000] [--keep]
+    .venv/bin/python bench/fsds_bench.py --companyfacts 2000   # bulk companyfacts.zip
 
 What it measures (printed and written as JSON beside the zip):
 - `parse_floor_s`: just reading num.txt out of the zip with pyarrow.csv into byte
@@ -153,13 +154,66 @@ def _parse_floor(path: Path) -> tuple[float, int]:
     return time.perf_counter() - clock, table.num_rows
 
 
+def generate_companyfacts(path: Path, companies: int) -> None:
+    """A bulk companyfacts.zip of `companies` members: the repository's real company-facts
+    files (tests/data/sec) under new CIKs, nine small IFRS filers for one large one."""
+    sources = sorted((ROOT / "tests" / "data" / "sec").glob("*.json"),
+                     key=lambda p: p.stat().st_size)
+    bodies = [p.read_bytes() for p in sources]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for i in range(companies):
+            body = bodies[-1] if i % 10 == 9 else bodies[0]
+            cik = 8_000_000 + i
+            start = body.index(b'"cik"')
+            end = body.index(b",", start)
+            zf.writestr(f"CIK{cik:010d}.json", body[:start] + f'"cik": {cik}'.encode()
+                        + body[end:])
+    os.replace(tmp, path)
+
+
+def bench_companyfacts(cache: Path, companies: int) -> dict[str, object]:
+    """Bulk companyfacts.zip: load time against the parse floor (inflate + orjson)."""
+    import orjson
+
+    from pipeline.ingest.load import load_seeds
+
+    zpath = cache / f"companyfacts_{companies}.zip"
+    if not zpath.exists():
+        generate_companyfacts(zpath, companies)
+    cpu, clock = _cpu(), time.perf_counter()
+    with zipfile.ZipFile(zpath) as zf:
+        for name in zf.namelist():
+            orjson.loads(zf.read(name))
+    floor_s, floor_cpu_s = time.perf_counter() - clock, _cpu() - cpu
+    work = Path(tempfile.mkdtemp(prefix="companyfacts_bench_"))
+    (work / "seeds").mkdir()
+    shutil.copy(zpath, work / "seeds" / "companyfacts.zip")
+    cpu, clock = _cpu(), time.perf_counter()
+    summary = load_seeds(work / "seeds", work / "bench.duckdb")
+    load_s, load_cpu_s = time.perf_counter() - clock, _cpu() - cpu
+    shutil.rmtree(work)
+    return {"companies": companies, "zip_mb": round(zpath.stat().st_size / 1e6, 1),
+            "facts": summary.facts, "filings": summary.filings,
+            "parse_floor_s": round(floor_s, 2), "parse_floor_cpu_s": round(floor_cpu_s, 2),
+            "load_s": round(load_s, 2), "load_cpu_s": round(load_cpu_s, 2),
+            "load_over_floor": round(load_s / floor_s, 2),
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--submissions", type=int, default=6500)
     parser.add_argument("--rows", type=int, default=3_000_000)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "fsds_bench")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse file")
+    parser.add_argument("--companyfacts", type=int, default=0, metavar="N",
+                        help="instead: a bulk companyfacts.zip of N companies (issue: 2000)")
     args = parser.parse_args(argv)
+    if args.companyfacts:
+        args.cache.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(bench_companyfacts(args.cache, args.companyfacts), indent=2))
+        return 0
 
     from pipeline.ingest import fsds
     from pipeline.ingest.load import load_seeds

@@ -4,10 +4,13 @@ A data-set zip (`2009q3.zip`) holds `sub.txt` (one row per submission, `adsh`) a
 `num.txt` (one row per numeric fact), tab-separated, latin-1, no quoting. Every
 submission becomes one `FilingRecord` (records = sub rows, source `sec_fsds`, accession =
 adsh); every num row is one fact or one reject (keys = num rows). Members are streamed
-from the zip through pyarrow's CSV reader (no extraction to disk); the per-row work
-(concept names, dates, decimal cast, duplicate detection, per-filing digests) runs as
-one DuckDB query over the Arrow tables in an in-memory database, so nothing is done per
-fact in Python: a real quarter has about 3 million num rows.
+from the zip through pyarrow's CSV reader (no extraction to disk) into byte columns,
+relabelled as text where ASCII (latin-1 decoded only where a byte is >= 0x80). All
+per-row work (concept names, dates, decimal cast, duplicate detection, sorting, the
+per-filing digests) is Arrow kernels over whole columns, or Python over the distinct
+values of low-cardinality columns mapped back with `take`: nothing runs per fact in
+Python, and a real quarter has about 3 million num rows. The facts go to the loader as
+one Arrow table (`ParsedFile.facts_table`), each filing's rows contiguous.
 
 How a num row lands in raw.facts:
 
@@ -70,13 +73,6 @@ TAXONOMY_ALIASES = {"ifrs": "ifrs-full"}
 CUSTOM_PREFIX = "custom"
 PAYLOAD_LIMIT = 2_000
 CSV_BLOCK = 16 << 20  # bytes per CSV block (pyarrow parses blocks in parallel)
-
-# raw.facts columns this reader adds (NULL for the other sources).
-FACT_EXTRA_TYPES = {
-    "qtrs": pa.int32(), "coreg": pa.string(), "segments": pa.string(),
-    "taxonomy_version": pa.string(),
-}
-
 
 class UnreadableZip(Exception):
     """The archive or one of its members cannot be read: the whole file is rejected."""
@@ -418,7 +414,7 @@ def _file_reject(source_file: str, why: str) -> ParsedFile:
         RejectRecord(None, None, f"{where(source_file)}: {why}")])
 
 
-def parse_fsds(data: bytes, source_file: str, *, threads: int = 2) -> ParsedFile:
+def parse_fsds(data: bytes, source_file: str) -> ParsedFile:
     """Read one data-set zip held in memory. Never raises for bad input: rejects instead."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -432,10 +428,10 @@ def parse_fsds(data: bytes, source_file: str, *, threads: int = 2) -> ParsedFile
             NotImplementedError, pa.ArrowInvalid, KeyError) as exc:
         return _file_reject(source_file, f"unreadable data-set zip ({type(exc).__name__}: "
                             f"{exc}); nothing of it was loaded")
-    return build(sub, num, source_file, threads=threads)
+    return build(sub, num, source_file)
 
 
-def build(sub: _Member, num: _Member, source_file: str, *, threads: int = 2) -> ParsedFile:
+def build(sub: _Member, num: _Member, source_file: str) -> ParsedFile:
     """Filings and facts from the two members' tables (see the module docstring)."""
     subs = sub.table
     rejects: list[RejectRecord] = []
