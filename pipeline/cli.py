@@ -5,7 +5,9 @@ this process (DuckDB has one writer) against the DagsterInstance at DAGSTER_HOME
 the run shows in the UI's history, then prints a summary. Exit status: 0 when the
 pipeline ran, even if tie-outs failed (they are findings about the data); 1 when the
 pipeline failed; 2 for a usage problem (missing SEEDS_DIR); 3 when another program
-holds the DuckDB file; 75 when another run holds the lock and --no-wait was given.
+holds the working database (`<warehouse>/.build/`, which no reader should open: readers
+of $WAREHOUSE_DB never block a run, see pipeline/publish.py); 75 when another run
+holds the lock and --no-wait was given.
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from pipeline.lock import (
     LockBusy,
     WarehouseLocked,
     check_warehouse_writable,
-    holder_info,
     run_lock,
-    run_lock_is_free,
 )
+from pipeline.publish import ensure_working
 from pipeline.run_summary import last_load_id, summarize
 
 DAGSTER_YAML_TEMPLATE = Path(__file__).with_name("dagster.yaml")
@@ -52,37 +53,19 @@ def prepare_home() -> Path:
     return home
 
 
-def manifest_is_stale() -> bool:
-    """True when a dbt file is newer than target/manifest.json (or there is none).
-
-    The dbt assets are built from the manifest when the definitions are imported, while
-    `dbt build` parses the project afresh: a model added since the last parse would
-    reach Dagster as an unknown node. `make` re-parses first; a direct
-    `python -m pipeline.cli run` does it here.
-    """
-    manifest = config.DBT_PROJECT_DIR / "target" / "manifest.json"
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    for folder in ("models", "seeds", "macros", "tests", "snapshots"):
-        for path in (config.DBT_PROJECT_DIR / folder).rglob("*"):
-            if path.suffix in (".sql", ".yml", ".yaml", ".csv") and path.stat().st_mtime > built:
-                return True
-    for name in ("dbt_project.yml", "profiles.yml"):
-        path = config.DBT_PROJECT_DIR / name
-        if path.exists() and path.stat().st_mtime > built:
-            return True
-    return False
-
-
 def ensure_manifest() -> int:
+    from pipeline.dbt_parse import manifest_is_stale, prepare_manifest
+
     if not manifest_is_stale():
         return 0
-    from pipeline import dbt_parse
-
     print("make run: dbt files changed since the last parse; running `dbt parse` first.",
           file=sys.stderr, flush=True)
-    return dbt_parse.main()
+    try:
+        prepare_manifest()
+    except Exception as error:  # noqa: BLE001 - reported, and the run stops
+        print(f"make run: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _quiet_dagster(verbose: bool) -> None:
@@ -150,9 +133,11 @@ def cmd_run(*, wait: bool, verbose: bool) -> int:
             print(f"make run: cannot create the lock file beside the warehouse {db}: {error}. "
                   f"Is {db.parent} writable?", file=sys.stderr)
             return EXIT_FAILED
+        build = config.build_db(db)
         try:
-            check_warehouse_writable(db)
-            before = last_load_id(db)
+            ensure_working(db, build)  # first run after an upgrade: start from the published file
+            check_warehouse_writable(build)
+            before = last_load_id(build)
         except WarehouseLocked as error:
             print(f"make run: {error}", file=sys.stderr)
             return EXIT_LOCKED
@@ -167,7 +152,7 @@ def cmd_run(*, wait: bool, verbose: bool) -> int:
               file=sys.stderr, flush=True)
         log_file = None if verbose else home / "logs" / "make_run.log"
         result = execute(log_file)
-        summary = summarize(result, seeds=seeds, db=db, before=before,
+        summary = summarize(result, seeds=seeds, db=build, published=db, before=before,
                             seconds=time.monotonic() - started, log_file=log_file)
     print(summary, flush=True)
     return 0 if result.success else EXIT_FAILED
@@ -188,12 +173,8 @@ def cmd_sql(extra: Sequence[str]) -> int:
         print(f"make sql: no warehouse at {db} yet; run `make run` first "
               f"(or point WAREHOUSE_DB at one).", file=sys.stderr)
         return EXIT_USAGE
-    if not run_lock_is_free(db):
-        info = holder_info(db)
-        print(f"make sql: a pipeline run (pid {info.get('pid', '?')}) is writing {db}; "
-              f"DuckDB cannot open it read-only until it finishes. Try again shortly.",
-              file=sys.stderr)
-        return EXIT_BUSY
+    # No wait for a run in progress: runs write the working database and replace this
+    # file atomically at their end, so the CLI reads a consistent snapshot meanwhile.
     binary = duckdb_cli()
     args = list(extra)
     if args and args[0] == "--":

@@ -17,11 +17,7 @@ DBT_SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DEFAULT_SEEDS_DIR = "seeds"
 DEFAULT_WAREHOUSE_DB = "warehouse/financials.duckdb"
 DEFAULT_DAGSTER_HOME = "warehouse/dagster_home"
-
-# DuckDB takes 80% of RAM and every core by default; the loader and dbt share the
-# machine with Dagster, so both connections are bounded (scale issue: 4 GB peak RSS).
-DEFAULT_MEMORY_LIMIT = "2GB"
-DEFAULT_THREADS = 2
+# DuckDB settings (storage version, memory and threads) live in pipeline.warehouse.
 
 
 def resolve_path(value: str | os.PathLike[str]) -> Path:
@@ -38,16 +34,19 @@ def warehouse_db() -> Path:
     return resolve_path(os.environ.get("WAREHOUSE_DB") or DEFAULT_WAREHOUSE_DB)
 
 
+def build_db(published: str | os.PathLike[str] | None = None) -> Path:
+    """The working database the pipeline writes, which no reader opens.
+
+    `<warehouse folder>/.build/<file name>`, derived from WAREHOUSE_DB (or `published`):
+    the loader, dbt and the checks write here, and a successful run publishes a copy
+    to WAREHOUSE_DB (pipeline/publish.py). It persists between runs (raw keeps history).
+    """
+    db = warehouse_db() if published is None else resolve_path(published)
+    return db.parent / ".build" / db.name
+
+
 def dagster_home() -> Path:
     return resolve_path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME)
-
-
-def memory_limit() -> str:
-    return os.environ.get("WAREHOUSE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-
-
-def threads() -> int:
-    return int(os.environ.get("WAREHOUSE_THREADS") or DEFAULT_THREADS)
 
 
 def quiet_telemetry() -> None:
@@ -55,17 +54,3 @@ def quiet_telemetry() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-
-
-def dbt_env() -> dict[str, str]:
-    """Environment for a dbt subprocess: the warehouse path made absolute.
-
-    dbt runs with the dbt project as its working directory, so a relative
-    WAREHOUSE_DB would silently create a second warehouse under `dbt_project/`.
-    """
-    quiet_telemetry()
-    env = dict(os.environ)
-    env["WAREHOUSE_DB"] = str(warehouse_db())
-    env["WAREHOUSE_MEMORY_LIMIT"] = memory_limit()
-    env["WAREHOUSE_THREADS"] = str(threads())
-    return env

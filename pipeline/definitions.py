@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dagster import AssetsDefinition, Definitions, in_process_executor
 
+from pipeline import config
 from pipeline.assets.dbt import dbt_models
 from pipeline.assets.fetch import fetched_filings, fetcher_resource
+from pipeline.assets.publish import build_published_warehouse
 from pipeline.assets.raw import raw_tables
 from pipeline.checks.tieouts import tieout_checks
 from pipeline.jobs import warehouse_job
@@ -28,11 +30,13 @@ def build_definitions(dbt: AssetsDefinition = dbt_models) -> Definitions:
     """
     resources = build_resources()
     resources.setdefault("fetcher", fetcher_resource())  # off unless FETCH_ENABLED=1
-    resources["warehouse_lock"] = WarehouseLockResource(
-        database=str(resources["duckdb"].database)  # type: ignore[attr-defined]
-    )
+    # The lock is named after the published file; the DuckDB resource is the working one.
+    resources["warehouse_lock"] = WarehouseLockResource(database=str(config.warehouse_db()))
+    assets = [fetched_filings, raw_tables, dbt]
+    # last: the publish step depends on every other asset (pipeline/assets/publish.py)
+    assets.append(build_published_warehouse(k for a in assets for k in a.keys))
     return Definitions(
-        assets=[fetched_filings, raw_tables, dbt],
+        assets=assets,
         asset_checks=tieout_checks,
         jobs=[warehouse_job],
         schedules=[build_schedule()],

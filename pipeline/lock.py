@@ -12,8 +12,10 @@ file lock beside the warehouse (`<db>.run.lock`) for its whole duration:
 - it is re-entrant within one process (the CLI holds it, then the Dagster run it
   starts in-process takes it again through `WarehouseLockResource`).
 
-A different program holding the DuckDB file itself (the DuckDB CLI, a notebook) is
-not ours to wait for: `check_warehouse_writable` turns DuckDB's "Could not set lock"
+Readers never take this lock: runs write the working database (`config.build_db()`)
+and publish it over the file readers open (pipeline/publish.py), so a reader of
+$WAREHOUSE_DB never blocks a run. A different program holding the *working* database
+is not ours to wait for: `check_warehouse_writable` turns DuckDB's "Could not set lock"
 into a message naming the file, the process, and what to do.
 """
 
@@ -35,6 +37,8 @@ from typing import IO, Any
 import duckdb
 from dagster import ConfigurableResource, Failure, InitResourceContext
 from pydantic import PrivateAttr
+
+from pipeline import config, publish, warehouse
 
 # Exit status for "busy, try again later" (sysexits.h EX_TEMPFAIL).
 EXIT_BUSY = 75
@@ -220,7 +224,7 @@ def check_warehouse_writable(db_path: str | os.PathLike[str]) -> None:
     if not db.exists():
         return
     try:
-        con = duckdb.connect(str(db), read_only=False)
+        con = warehouse.connect(db)
     except duckdb.Error as error:
         if is_lock_conflict(error):
             raise WarehouseLocked(locked_message(db, error)) from error
@@ -240,6 +244,10 @@ def holder_info(db_path: str | os.PathLike[str]) -> dict[str, Any]:
 
 class WarehouseLockResource(ConfigurableResource):
     """Holds the warehouse's run lock from the start of a run to its end.
+
+    `database` is the published file ($WAREHOUSE_DB): the lock file is named after it,
+    and the run writes its working database (`config.build_db(database)`), seeded from
+    the published file on an installation that has no working database yet.
 
     With the in-process executor a run initializes its resources once, before the
     first step, so the lock covers the load, dbt and the checks together. Runs launched
@@ -261,7 +269,9 @@ class WarehouseLockResource(ConfigurableResource):
             self._stack.enter_context(
                 run_lock(db, wait=self.wait, timeout=self.timeout_seconds, on_wait=say)
             )
-            check_warehouse_writable(db)
+            # the run writes the working database; readers hold the published one
+            publish.ensure_working(db)
+            check_warehouse_writable(config.build_db(db))
         except (LockBusy, WarehouseLocked) as error:
             self._stack.close()
             raise Failure(description=str(error)) from error

@@ -10,8 +10,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from pipeline import config
-from pipeline.warehouse import STORAGE_COMPATIBILITY
+from pipeline import config, warehouse
 
 dbt_project = DbtProject(project_dir=config.DBT_PROJECT_DIR, profiles_dir=config.DBT_PROJECT_DIR)
 
@@ -30,14 +29,11 @@ def seeds_resource() -> SeedsResource:
 
 
 def duckdb_resource() -> DuckDBResource:
-    """The warehouse from WAREHOUSE_DB, created readable by DuckDB 1.5 clients."""
+    """The working database (`config.build_db()`, never opened by readers), created
+    readable by DuckDB 1.5 clients; `published_warehouse` copies it to WAREHOUSE_DB."""
     return DuckDBResource(
-        database=str(config.warehouse_db()),
-        connection_config={
-            "memory_limit": config.memory_limit(),
-            "threads": config.threads(),
-            "storage_compatibility_version": STORAGE_COMPATIBILITY,
-        },
+        database=str(config.build_db()),
+        connection_config=warehouse.settings(create=True),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline import warehouse
 from pipeline.lock import is_lock_conflict, locked_message
 
 # --- what the warehouse says before and after a run ----------------------------------------
@@ -49,7 +50,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
 def last_load_id(db: Path) -> int:
     if not db.exists():
         return 0
-    con = duckdb.connect(str(db), read_only=True)
+    con = warehouse.connect(db, read_only=True)
     try:
         return int(_scalar(con, "select max(load_id) from raw.load_log") or 0)
     finally:
@@ -201,7 +202,7 @@ def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
     """Read-only connection, retrying briefly if a writer is just closing the file."""
     for attempt in range(attempts):
         try:
-            return duckdb.connect(str(db), read_only=True)
+            return warehouse.connect(db, read_only=True)
         except duckdb.Error as error:
             if not is_lock_conflict(error) or attempt == attempts - 1:
                 raise
@@ -209,10 +210,35 @@ def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
     raise AssertionError("unreachable")
 
 
+def publication_lines(run_id: str, published: Path) -> list[str]:
+    """Which snapshot readers of the published file now see (meta.snapshot in it)."""
+    from pipeline.publish import published_snapshot
+
+    snap = published_snapshot(published)
+    if snap is None:
+        return [f"Published: nothing; no snapshot at {published} yet (readers have none)."]
+    when = f"{snap['published_at']:%Y-%m-%d %H:%M:%S} UTC"
+    counts = snap["row_counts"]
+    size = published.stat().st_size
+    if snap["run_id"] != run_id:
+        return [f"Published: nothing this run; readers keep the snapshot of run "
+                f"{snap['run_id'][:8]} published {when}."]
+    marts = sum(1 for t in counts if t.startswith("marts."))
+    return [
+        f"Published: run {run_id[:8]} at {when} to {published} ({size / 1e6:,.1f} MB); "
+        f"new connections see it, open ones keep their snapshot",
+        f"  rows: {counts.get('raw.filings', 0):,} filings, {counts.get('raw.facts', 0):,} "
+        f"facts, {counts.get('raw.rejects', 0):,} rejects in raw; {marts} marts tables "
+        f"(marts.tieout_results {counts.get('marts.tieout_results', 0):,} rows)",
+    ]
+
+
 def summarize(
     result: Any, *, seeds: Path, db: Path, before: int, seconds: float,
-    log_file: Path | None = None,
+    log_file: Path | None = None, published: Path | None = None,
 ) -> str:
+    """The summary of a run that wrote `db` (the working database) and, when it got that
+    far, published it to `published` ($WAREHOUSE_DB, shown as the warehouse)."""
     loaded: LoadCounts = LoadCounts()
     totals: dict[str, int | None] = {}
     rules: list[RuleCounts] | None = None
@@ -232,8 +258,14 @@ def summarize(
                 rules = rule_counts(con)
             finally:
                 con.close()
-    return format_summary(
-        ok=result.success, run_id=result.run_id, seconds=seconds, seeds=seeds, db=db,
-        loaded=loaded, totals=totals, rules=rules, checks=check_counts(result),
-        failures=failure_messages(result, db), log_file=log_file,
+    text = format_summary(
+        ok=result.success, run_id=result.run_id, seconds=seconds, seeds=seeds,
+        db=published or db, loaded=loaded, totals=totals, rules=rules,
+        checks=check_counts(result), failures=failure_messages(result, db), log_file=log_file,
     )
+    if published is None:
+        return text
+    lines = text.splitlines()
+    at = lines.index("") + 1  # after the header block (make run / seeds / warehouse)
+    return "\n".join([*lines[:at], *publication_lines(result.run_id, published), "",
+                      *lines[at:]])

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from pipeline import config
+from pipeline import config, warehouse
 from pipeline.resources import dbt_executable
 
 REPO = config.REPO_ROOT
@@ -28,8 +26,7 @@ def make_seeds_dir(root: Path, files: Sequence[Path] = (SEED_FILE,)) -> Path:
 
 def run_dbt(db_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """A real dbt invocation against `db_path` (dbt's cwd is the dbt project)."""
-    env = config.dbt_env()
-    env["WAREHOUSE_DB"] = str(db_path)
+    env = warehouse.dbt_env(db_path)
     cmd = [dbt_executable(), *args, "--project-dir", str(config.DBT_PROJECT_DIR),
            "--profiles-dir", str(config.DBT_PROJECT_DIR)]
     proc = subprocess.run(cmd, cwd=config.DBT_PROJECT_DIR, env=env, text=True,
@@ -54,18 +51,12 @@ def build_warehouse(seeds_dir: Path, db_path: Path) -> Path:
 
 
 def query(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
+    with warehouse.session(db_path, read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def query_dicts(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
+    with warehouse.session(db_path, read_only=True) as con:
         cur = con.execute(sql, list(params))
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-    finally:
-        con.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, Definitions, RunsFilter
 
-from pipeline import config
+from pipeline import config, warehouse
 from pipeline.checks.tieouts import read_rules
 from pipeline.lock import holder_info
 from tests.helpers import make_seeds_dir, query
@@ -152,8 +152,9 @@ def test_no_wait_and_sql_while_a_run_holds_the_lock(two_runs: TwoRuns) -> None:
         started = time.monotonic()
         run = finish(start_run(two_runs.root, "--no-wait"))
         assert time.monotonic() - started < 60
-        # `make sql` cannot open the file while a run writes it: it says so
-        sql = subprocess.run([PY, "-m", "pipeline.cli", "sql", "-c", "select 1"],
+        # `make sql` reads the published snapshot while a run writes the working database
+        sql = subprocess.run([PY, "-m", "pipeline.cli", "sql", "-csv", "-c",
+                              "select count(*) as filings from raw.filings"],
                              cwd=two_runs.root, env=cli_env(two_runs.root), text=True,
                              capture_output=True, timeout=120)
     finally:
@@ -162,14 +163,17 @@ def test_no_wait_and_sql_while_a_run_holds_the_lock(two_runs: TwoRuns) -> None:
     assert run.code == 75
     assert f"The warehouse {two_runs.db} is busy" in run.err and "--no-wait" in run.err
     assert run.out == ""
-    assert sql.returncode == 75
-    assert f"make sql: a pipeline run (pid {holder.pid}) is writing {two_runs.db}" in sql.stderr
+    assert sql.returncode == 0, sql.stderr
+    assert sql.stdout.split() == ["filings", "5"]
 
 
 def test_duckdb_file_held_by_another_program(two_runs: TwoRuns) -> None:
+    """A reader of the published file no longer stops a run (tests/test_publish.py);
+    a program holding the working database (which no reader should open) still does."""
+    build = config.build_db(two_runs.db)
     other = subprocess.Popen(
         [PY, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True)\n"
-         "print('open', flush=True); time.sleep(60)", str(two_runs.db)],
+         "print('open', flush=True); time.sleep(60)", str(build)],
         stdout=subprocess.PIPE, text=True)
     try:
         assert other.stdout is not None and other.stdout.readline().strip() == "open"
@@ -178,7 +182,7 @@ def test_duckdb_file_held_by_another_program(two_runs: TwoRuns) -> None:
         other.kill()
         other.wait()
     assert run.code == 3
-    assert f"The warehouse file {two_runs.db} is locked by process {other.pid}" in run.err
+    assert f"The warehouse file {build} is locked by process {other.pid}" in run.err
     assert "make sql" in run.err
 
 
@@ -253,8 +257,8 @@ def test_dbt_failure_mid_build_keeps_previous_marts(
         if key in ("SEEDS_DIR", "WAREHOUSE_DB", "DAGSTER_HOME"):
             monkeypatch.setenv(key, value)
     # cli.main() writes these into os.environ for dbt: restore them afterwards
-    for key, default in (("WAREHOUSE_MEMORY_LIMIT", config.memory_limit()),
-                         ("WAREHOUSE_THREADS", str(config.threads())),
+    for key, default in (("WAREHOUSE_MEMORY_LIMIT", warehouse.memory_limit()),
+                         ("WAREHOUSE_THREADS", str(warehouse.threads())),
                          ("DBT_SEND_ANONYMOUS_USAGE_STATS", "False"), ("DO_NOT_TRACK", "1"),
                          ("DAGSTER_DISABLE_TELEMETRY", "1")):
         monkeypatch.setenv(key, os.environ.get(key, default))
@@ -267,6 +271,7 @@ def test_dbt_failure_mid_build_keeps_previous_marts(
     assert "Pipeline failures:" in out
     assert "dbt_models:" in out and "injected failure for the reliability test" in out
     assert "Log of this run (dbt and Dagster):" in out
+    assert "Published: nothing this run; readers keep the snapshot of run " in out
     # the previous marts are all still there, unchanged
     assert mart_hashes(two_runs.db) == before
     with DagsterInstance.from_config(str(two_runs.root / "dagster_home")) as instance:

@@ -99,6 +99,9 @@ def test_whole_graph_materializes_in_one_run(materialized: Materialized,
     # one process, one writer: load, then dbt, then the tie-out checks
     order = materialized.step_order
     assert order.index("raw_tables") < order.index("dbt_models") < order.index("tieout_checks")
+    # and the working database is published to WAREHOUSE_DB (the file read below)
+    assert AssetKey("published_warehouse") in materialized.materialized
+    assert order.index("dbt_models") < order.index("published_warehouse")
     # the same warehouse as one load + one `dbt build`
     assert mart_hashes(materialized.db) == mart_hashes(seed_warehouse)
 

@@ -23,7 +23,7 @@ from tests.helpers import REPO
 RAW_KEYS = {AssetKey(["raw", t]) for t in ("filings", "facts", "load_log", "rejects")}
 MARTS = ("companies", "balance_sheet", "income_statement", "cash_flow_statement",
          "statement_lines", "concept_coverage", "financial_ratios", "financial_ratios_long")
-QUALITY = ("tieout_results", "filing_quality")
+QUALITY = ("tieout_results", "filing_quality", "filing_coverage")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_groups_and_lineage(defs: Definitions) -> None:
     for key in keys:
         node = graph.get(key)
         if key.path[0] in ("staging", "intermediate"):
-            assert node.group_name == "staging", key
+            assert node.group_name == key.path[0], key
         if key.path[0] == "reference":
             assert node.group_name == "reference", key
         assert node.description, f"{key.to_user_string()} has no description"
@@ -101,6 +101,16 @@ def test_tieout_checks_from_the_rules_seed(defs: Definitions) -> None:
     assert dbt_checks
 
 
+def test_publish_is_downstream_of_every_asset(defs: Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    published = graph.get(AssetKey("published_warehouse"))
+    assert published.group_name == "publish"
+    others = set(graph.get_all_asset_keys()) - {AssetKey("published_warehouse")}
+    assert published.parent_keys == others
+    assert AssetKey(["marts", "tieout_results"]) in published.parent_keys
+    assert not published.child_keys
+
+
 def test_resources_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.definitions import build_definitions
 
@@ -108,7 +118,8 @@ def test_resources_follow_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("SEEDS_DIR", "some/where")
     defs = build_definitions()
     resources = defs.resources
-    assert resources["duckdb"].database == str(tmp_path / "x.duckdb")
+    # the pipeline writes the working database; the lock is named after the published file
+    assert resources["duckdb"].database == str(tmp_path / ".build" / "x.duckdb")
     assert resources["warehouse_lock"].database == str(tmp_path / "x.duckdb")
     assert resources["seeds"].directory() == config.REPO_ROOT / "some" / "where"
     assert resources["fetcher"].enabled is False

@@ -50,6 +50,7 @@ from pipeline.fetch.store import (
     remove_stale_temps,
     write_bytes_atomic,
 )
+from pipeline.ingest.load import load_seeds
 from pipeline.resources import SeedsResource
 from tests.helpers import TEST_DATA
 
@@ -496,8 +497,7 @@ def test_state_file_is_not_loader_input(first_run: FirstRun) -> None:
 
 
 def test_the_loader_can_run_on_what_is_there(first_run: FirstRun, tmp_path: Path) -> None:
-    load = pytest.importorskip("pipeline.ingest.load")
-    summary = load.load_seeds(first_run.seeds, tmp_path / "w.duckdb")
+    summary = load_seeds(first_run.seeds, tmp_path / "w.duckdb")
     assert summary.files_seen == 9 and summary.files_loaded == 9
     assert summary.files_rejected == 0
 

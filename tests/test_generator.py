@@ -1,4 +1,4 @@
-"""The synthetic filings generator (pipeline.bench.generate): deterministic, both shapes,
+"""The synthetic filings generator (bench.generate): deterministic, both shapes,
 seed-like filings, concepts the map knows, and statements that tie out exactly except
 for the injected errors, checked twice: by an independent Python reading of the
 contract's rules, and end to end through the real loader, dbt and marts.tieout_results.
@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
+from bench import generate as gen
 from pipeline import config
-from pipeline.bench import generate as gen
 from tests.helpers import build_warehouse, query
 
 CONCEPT_MAP = config.DBT_SEEDS_DIR / "concept_map.csv"
@@ -373,7 +373,7 @@ def test_warehouse_tieouts_fail_exactly_the_injected(
 
 
 def test_bench_edit_changes_one_unmapped_value(tmp_path: Path) -> None:
-    from pipeline.bench import run as bench
+    from bench import run as bench
 
     seeds = tmp_path / "seeds"
     gen.generate(seeds, 4, 2, seed=2, errors=0, corrections=0)
@@ -393,7 +393,7 @@ def test_bench_sampler_sees_the_whole_process_tree() -> None:
     import subprocess
     import sys
 
-    from pipeline.bench.run import TreeSampler
+    from bench.run import TreeSampler
 
     code = "import time; b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); " \
            "time.sleep(1.0)"
@@ -405,7 +405,7 @@ def test_bench_sampler_sees_the_whole_process_tree() -> None:
 
 
 def test_bench_report_tables_and_targets() -> None:
-    from pipeline.bench import run as bench
+    from bench import run as bench
 
     row = {"companies": 1000, "years": 10, "filings": 11178, "facts": 2_780_514,
            "floor_seconds": 0.4, "load_seconds": 1.5, "load_facts_per_s": 1_853_676.0,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pipeline import warehouse
 from pipeline.assets.raw import run_checks
 from pipeline.ingest.load import load_seeds
 from tests.helpers import SEED_FILE, TEST_DATA, query, query_dicts
@@ -53,7 +55,8 @@ EXPECTED: dict[str, tuple[str, int, int, list[tuple[int | None, str | None, str,
         (0, None, "filing", "not a JSON object (int)"),
         (1, None, "filing", "not a JSON object (str)"),
         (2, None, "filing", "not a JSON object (null)")]),
-    "no_numeric_value.json": ("loaded", 1, 5, [(0, None, "filing", "no numeric value")]),
+    # loaded (text facts only) with a warning row, not rejected
+    "no_numeric_value.json": ("loaded", 2, 9, [(0, None, "warning", "no numeric value")]),
     HOSTILE_NAME: ("loaded", 1, 5, []),
     DEEP: ("rejected", 0, 0, [(None, None, "file", "nested too deeply")]),
 }
@@ -181,3 +184,21 @@ def test_corpus_reload_is_idempotent(tmp_path: Path) -> None:
     assert query(db, "select (select count(*) from raw.filings), "
                      "(select count(*) from raw.facts), "
                      "(select count(*) from raw.rejects)") == counts
+
+
+def test_filing_without_a_number_is_loaded_with_a_warning(corpus_db: Path,
+                                                           tmp_path: Path) -> None:
+    assert query(corpus_db, "select period_end, fact_count from raw.filings "
+                            "where symbol = 'NNV' order by period_end") == [
+        (date(2022, 12, 31), 5), (date(2023, 12, 31), 4)]
+    assert query(corpus_db, "select x.concept, x.value_number, x.value_text from raw.facts x "
+                            "join raw.filings f using (filing_id) where f.symbol = 'NNV' "
+                            "and f.period_end = '2023-12-31' and x.concept = 'note'") == [
+        ("note", None, "text only")]
+    # the numeric-fact check accepts it because of the warning row, and only because of it
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(corpus_db, copy)
+    with warehouse.session(copy) as con:
+        con.execute("delete from raw.rejects where kind = 'warning'")
+    results = {r.check_name: r.passed for r in run_checks(copy)}
+    assert results["raw_filings_have_numeric_fact"] is False

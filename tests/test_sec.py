@@ -545,7 +545,7 @@ def test_lpa_ifrs_statements_mapped_amendment_supplies_nothing(
         join raw.filings f on f.filing_id = l.value_filing_id
         where f.accession = ?""", [LPA_COVER_PAGE_AMENDMENT]) == [(0,)]
     coverage = dict(query(db, """
-        select accession, coverage from intermediate.int_sec__filing_coverage
+        select accession, coverage from marts.filing_coverage
         where symbol = 'LPA'"""))
     assert coverage == {"0001493152-24-016772": "mapped", "0001997711-25-000030": "mapped",
                         LPA_COVER_PAGE_AMENDMENT: "cover_page_only"}
@@ -564,7 +564,7 @@ def test_unmapped_taxonomy_is_flagged_not_silent(warehouse: tuple[Path, str]) ->
     db, stdout = warehouse
     row = _one(db, """
         select symbol, taxonomies, statement_candidate_facts, statement_facts, coverage
-        from intermediate.int_sec__filing_coverage where accession = ?""", (UNMAPPED_ACCN,))
+        from marts.filing_coverage where accession = ?""", (UNMAPPED_ACCN,))
     assert row == {"symbol": "CIK0000000042", "taxonomies": "ifrs-full",
                    "statement_candidate_facts": 1, "statement_facts": 0,
                    "coverage": "taxonomy_not_mapped"}

@@ -281,8 +281,8 @@ def tampered(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
         for rule in RULES:
             for case, by_rule in (("tamper", rule.rule_id), ("tamper_other", "another_rule")):
                 con.execute(
-                    "update marts.statement_lines set method = 'derived', source_concept = null,"
-                    " derivation = 'test', derivation_rule = ?"
+                    "update intermediate.int_statement_lines set method = 'derived',"
+                    " source_concept = null, derivation = 'test', derivation_rule = ?"
                     " where symbol = ? and fiscal_year = ? and line_item = ?",
                     [by_rule, f"{rule.rule_id}:{case}", YEAR, rule.line_item])
                 assert con.execute("select count(*) from marts.statement_lines where symbol = ?"

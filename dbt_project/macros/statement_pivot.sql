@@ -1,5 +1,5 @@
 {#-
-    The line-item columns of a statement mart, pivoted from marts.statement_lines.
+    The line-item columns of a statement mart, pivoted from int_statement_lines.
     The column list is the model's own yml columns minus the key/header columns, so the
     yml (which the enforced contract checks) is the single list of a statement's line
     items; a singular test checks it against the line_items seed.

@@ -2,19 +2,17 @@
 
 The translator maps dbt sources onto the keys the Python load asset produces
 (`["raw", <table>]`), so the UI shows raw -> staging -> marts as one graph rather than
-two islands joined by "external" stubs. Groups follow the folders: staging and
-intermediate models are `staging`, statements and ratios `marts`, tie-outs and filing
-quality (models/marts/quality/) `quality`, dbt seeds `reference`. dbt tests become asset
+two islands joined by "external" stubs. Groups are the dbt layers, one folder each, in
+dependency order: `staging` -> `intermediate` -> `marts` -> `quality` (tie-out results,
+filing quality, filing coverage); dbt seeds are `reference`. dbt tests become asset
 checks on the model they test (dagster-dbt's default).
 """
 
 
-import os
 import shutil
 import signal
 import subprocess
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +20,15 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from pipeline import config
+from pipeline import warehouse
+from pipeline.dbt_parse import prepare_manifest
 from pipeline.lock import WarehouseLockResource
 from pipeline.resources import dbt_project
 
 RAW_SCHEMA = "raw"
-GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "marts": "marts"}
-QUALITY_FOLDER = ("marts", "quality")
+# The model folders, in dependency order: a model reads only its own layer or earlier
+# ones (tests/test_layers.py walks the manifest). Each folder is a Dagster group.
+LAYERS = ("staging", "intermediate", "marts", "quality")
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -36,9 +36,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         kind = dbt_resource_props["resource_type"]
-        if kind == "source":
-            # The sources' meta.dagster.asset_key says the same; this keeps the graph
-            # joined even if a new source forgets it.
+        if kind == "source":  # the one place sources are keyed (no meta in the yml)
             return AssetKey([RAW_SCHEMA, dbt_resource_props["name"]])
         schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get(
             "schema") or "main"
@@ -50,10 +48,7 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
             return "raw"
         if kind == "seed":
             return "reference"
-        folders = tuple(dbt_resource_props.get("fqn", [])[1:-1])
-        if folders[:2] == QUALITY_FOLDER:
-            return "quality"
-        return GROUP_BY_FOLDER.get(folders[0] if folders else "", "staging")
+        return model_layer(dbt_resource_props)
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         described = (dbt_resource_props.get("description") or "").strip()
@@ -63,29 +58,18 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return f"{described}\n\n{fallback}" if described else fallback
 
 
+def model_layer(dbt_resource_props: Mapping[str, Any]) -> str:
+    """The layer (top folder under models/) of a dbt model, test or snapshot."""
+    folders = dbt_resource_props.get("fqn", [])[1:-1]
+    if folders and folders[0] in LAYERS:
+        return folders[0]
+    raise ValueError(
+        f"dbt node {dbt_resource_props.get('unique_id')} is outside the layer folders "
+        f"{LAYERS}: put it in one of them"
+    )
+
+
 TRANSLATOR = WarehouseDbtTranslator()
-
-
-@contextmanager
-def dbt_environment(database: str) -> Iterator[None]:
-    """dagster-dbt copies os.environ into the dbt subprocess: make its paths absolute.
-
-    dbt's working directory is the dbt project, so a relative WAREHOUSE_DB there would
-    create a second warehouse under dbt_project/. The path is the DuckDB resource's,
-    so dbt always writes the warehouse the Python assets wrote. The process's own
-    environment is restored once dbt has started.
-    """
-    overrides = {**config.dbt_env(), "WAREHOUSE_DB": str(config.resolve_path(database))}
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
@@ -110,7 +94,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         everything downstream in place (dbt-duckdb swaps tables only on success).
         """
         del warehouse_lock  # required so the run holds the warehouse lock from its start
-        with dbt_environment(duckdb.database):
+        with warehouse.dbt_environment(duckdb.database):
             invocation = dbt.cli(["build"], context=context, raise_on_error=True)
         try:
             yield from invocation.stream()
@@ -143,4 +127,5 @@ def _remove_target(target: Path, project_target: Path) -> None:
         shutil.rmtree(target, ignore_errors=True)
 
 
+prepare_manifest()  # @dbt_assets reads target/manifest.json: fresh before it does
 dbt_models = build_dbt_assets(dbt_project)

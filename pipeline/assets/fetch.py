@@ -18,9 +18,11 @@ holds only the *name* of the environment variable, and every message is redacted
 """
 
 
+import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import Any, get_origin, get_type_hints
 
 from dagster import (
     AssetCheckResult,
@@ -36,77 +38,55 @@ from dagster import (
 
 from pipeline.fetch import FetchReport, FetchSettings, run_fetch, settings_from_env
 from pipeline.fetch.redact import Redactor
-from pipeline.fetch.settings import (
-    DEFAULT_KEY_ENV,
-    DEFAULT_SEC_API_URL,
-    DEFAULT_VENDOR_API_URL,
-    VENDOR_PERIODS,
-)
 from pipeline.resources import SeedsResource
 
 CHECK_NAME = "downloads_succeeded"
 
 
-class FetcherResource(ConfigurableResource):
-    """Settings for downloading filings; see pipeline.fetch.settings for each field."""
-
-    enabled: bool = False
-    symbols: list[str] = []
-    ciks: list[str] = []
-    vendor_periods: list[str] = list(VENDOR_PERIODS)
-    vendor_api_url: str = DEFAULT_VENDOR_API_URL
-    vendor_api_key_env: str = DEFAULT_KEY_ENV  # the variable's name, never its value
-    vendor_api_key_header: str = ""
-    vendor_max_rps: float = 5.0
-    sec_api_url: str = DEFAULT_SEC_API_URL
-    sec_user_agent: str = ""
-    sec_max_rps: float = 10.0
-    timeout_seconds: float = 30.0
-    attempt_deadline_seconds: float = 600.0
-    max_attempts: int = 5
-    backoff_base_seconds: float = 1.0
-    backoff_max_seconds: float = 60.0
-    max_retry_after_seconds: float = 300.0
-    max_bytes: int = 512 * 1024 * 1024
-    fail_on_error: bool = False
-
-    def settings(self) -> FetchSettings:
-        return FetchSettings(
-            enabled=self.enabled, symbols=tuple(self.symbols), ciks=tuple(self.ciks),
-            vendor_periods=tuple(self.vendor_periods), vendor_api_url=self.vendor_api_url,
-            vendor_api_key_env=self.vendor_api_key_env,
-            vendor_api_key_header=self.vendor_api_key_header,
-            vendor_max_rps=self.vendor_max_rps, sec_api_url=self.sec_api_url,
-            sec_user_agent=self.sec_user_agent, sec_max_rps=self.sec_max_rps,
-            timeout_seconds=self.timeout_seconds,
-            attempt_deadline_seconds=self.attempt_deadline_seconds,
-            max_attempts=self.max_attempts, backoff_base_seconds=self.backoff_base_seconds,
-            backoff_max_seconds=self.backoff_max_seconds,
-            max_retry_after_seconds=self.max_retry_after_seconds, max_bytes=self.max_bytes,
-            fail_on_error=self.fail_on_error)
-
-    def fetch(self, seeds_dir: Path, log: object) -> FetchReport:
-        if not self.enabled:
-            return FetchReport(enabled=False)
-        return run_fetch(self.settings(), seeds_dir, log=log)
+def _config_fields() -> dict[str, Any]:
+    """FetchSettings' fields as Dagster config: annotations and defaults (tuples as lists,
+    which Dagster's config schema understands). Derived, so a new setting is added once,
+    in FetchSettings."""
+    hints = get_type_hints(FetchSettings)
+    annotations: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for f in dataclasses.fields(FetchSettings):
+        kind = hints[f.name]
+        is_tuple = get_origin(kind) is tuple
+        annotations[f.name] = list[str] if is_tuple else kind
+        defaults[f.name] = list(f.default) if is_tuple else f.default
+    return {"__annotations__": annotations, **defaults}
 
 
-def fetcher_resource() -> FetcherResource:
+def _settings(self: ConfigurableResource) -> FetchSettings:
+    """The resource's config as the FetchSettings the fetcher runs with."""
+    return FetchSettings(**{f.name: tuple(v) if isinstance(v := getattr(self, f.name), list)
+                            else v for f in dataclasses.fields(FetchSettings)})
+
+
+def _fetch(self: ConfigurableResource, seeds_dir: Path, log: object) -> FetchReport:
+    settings = _settings(self)
+    if not settings.enabled:
+        return FetchReport(enabled=False)
+    return run_fetch(settings, seeds_dir, log=log)
+
+
+# Settings for downloading filings: one config field per FetchSettings field (see
+# pipeline.fetch.settings); the vendor key's *name* only, never its value.
+FetcherResource = type("FetcherResource", (ConfigurableResource,), {
+    "__module__": __name__,
+    "__doc__": "Settings for downloading filings: the fields of pipeline.fetch.FetchSettings.",
+    **_config_fields(),
+    "settings": _settings,
+    "fetch": _fetch,
+})
+
+
+def fetcher_resource() -> ConfigurableResource:
     """The resource from environment variables (FETCH_ENABLED, FETCH_SYMBOLS, ...)."""
     s = settings_from_env()
-    if not s.enabled:
-        return FetcherResource(enabled=False)
-    return FetcherResource(
-        enabled=True, symbols=list(s.symbols), ciks=list(s.ciks),
-        vendor_periods=list(s.vendor_periods), vendor_api_url=s.vendor_api_url,
-        vendor_api_key_env=s.vendor_api_key_env, vendor_api_key_header=s.vendor_api_key_header,
-        vendor_max_rps=s.vendor_max_rps, sec_api_url=s.sec_api_url,
-        sec_user_agent=s.sec_user_agent, sec_max_rps=s.sec_max_rps,
-        timeout_seconds=s.timeout_seconds, attempt_deadline_seconds=s.attempt_deadline_seconds,
-        max_attempts=s.max_attempts, backoff_base_seconds=s.backoff_base_seconds,
-        backoff_max_seconds=s.backoff_max_seconds,
-        max_retry_after_seconds=s.max_retry_after_seconds, max_bytes=s.max_bytes,
-        fail_on_error=s.fail_on_error)
+    return FetcherResource(**{f.name: list(v) if isinstance(v := getattr(s, f.name), tuple)
+                              else v for f in dataclasses.fields(FetchSettings)})
 
 
 def report_metadata(report: FetchReport, redact: Redactor) -> dict[str, object]:
@@ -135,7 +115,7 @@ def report_metadata(report: FetchReport, redact: Redactor) -> dict[str, object]:
         CHECK_NAME, asset="fetched_filings",
         description="Every configured download succeeded (or was unchanged).")],
 )
-def fetched_filings(context: AssetExecutionContext, fetcher: FetcherResource,
+def fetched_filings(context: AssetExecutionContext, fetcher: FetcherResource,  # type: ignore[valid-type]
                     seeds: SeedsResource) -> MaterializeResult:
     redact = Redactor([os.environ.get(fetcher.vendor_api_key_env)])
     report = fetcher.fetch(seeds.directory(), log=context.log)

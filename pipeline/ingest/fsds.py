@@ -58,9 +58,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.ingest import values as V
-from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord
+from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord, where
 from pipeline.ingest.sec import _expected_class, _fiscal_year, resolve_symbol
-from pipeline.ingest.vendor import decimal_column, where
+from pipeline.ingest.vendor import decimal_column
 
 SOURCE = "sec_fsds"
 SUB_MEMBER = "sub.txt"

@@ -1,10 +1,10 @@
 """What a reader hands the loader: parsed filings and rejects of one input file.
 
 Readers (vendor flat/nested/single shapes in `vendor.py`, SEC company facts in
-`sec.py`) are pure functions from a decoded document to a `ParsedFile`; the loader
-(`load.py`) owns hashing, transactions and the `raw.*` tables. Facts are held as
-parallel lists (columnar) because the loader extends Arrow columns from them: per-fact
-objects cost more than the whole JSON parse at scale.
+`sec.py`) are pure functions from a decoded document to a `ParsedFile`; `parse.py`
+dispatches to them and hashes, `write.py` owns transactions and the `raw.*` tables.
+Facts are held as parallel lists (columnar) because the loader extends Arrow columns
+from them: per-fact objects cost more than the whole JSON parse at scale.
 """
 
 from __future__ import annotations
@@ -15,8 +15,25 @@ from decimal import Decimal
 from typing import Any
 
 
+@dataclass(slots=True, kw_only=True)
+class FactColumns:
+    """Facts, columnar: element i of every list is one raw.facts row (keyword fields, so
+    a subclass keeps its own positional fields first)."""
+
+    concepts: list[str] = field(default_factory=list)
+    value_numbers: list[Decimal | None] = field(default_factory=list)
+    value_texts: list[str | None] = field(default_factory=list)
+    units: list[str | None] = field(default_factory=list)
+    fact_starts: list[date | None] = field(default_factory=list)
+    fact_ends: list[date | None] = field(default_factory=list)
+
+    @property
+    def fact_count(self) -> int:
+        return len(self.concepts)
+
+
 @dataclass(slots=True)
-class FilingRecord:
+class FilingRecord(FactColumns):
     """One accepted filing version and its facts (one row of raw.filings)."""
 
     record_index: int
@@ -33,13 +50,6 @@ class FilingRecord:
     filed_date: date | None = None
     accession: str | None = None
     period_start: date | None = None
-    # facts, columnar: element i of every list is one raw.facts row
-    concepts: list[str] = field(default_factory=list)
-    value_numbers: list[Decimal | None] = field(default_factory=list)
-    value_texts: list[str | None] = field(default_factory=list)
-    units: list[str | None] = field(default_factory=list)
-    fact_starts: list[date | None] = field(default_factory=list)
-    fact_ends: list[date | None] = field(default_factory=list)
     # Optional: SHA-256 hex of the filing's identity and facts computed by the reader
     # (the vendor reader hashes its record's sorted JSON in Rust); when None the loader
     # hashes the columns.
@@ -53,6 +63,16 @@ class FilingRecord:
         return self.arrow_fact_count if self.arrow_fact_count is not None else len(self.concepts)
 
 
+def where(source_file: str, record_index: int | None = None, key: str | None = None) -> str:
+    """The reject-reason prefix every reader uses: the file, the record index, the key."""
+    text = f"file {source_file!r}"
+    if record_index is not None:
+        text += f", record {record_index}"
+    if key is not None:
+        text += f", key {key!r}"
+    return text
+
+
 @dataclass(slots=True)
 class RejectRecord:
     """One row of raw.rejects. `reason` names the file, the record index and the key."""
@@ -62,6 +82,9 @@ class RejectRecord:
     reason: str
     payload: str | None = None
     is_filing: bool = False  # True when a whole record (filing) was rejected
+    # True for a warning about an accepted filing (raw.rejects kind 'warning'; counted in
+    # no conservation sum): a vendor filing without any numeric value is loaded, flagged.
+    is_warning: bool = False
 
 
 @dataclass(slots=True)

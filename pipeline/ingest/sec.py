@@ -27,7 +27,7 @@ from typing import Any
 
 from pipeline import config
 from pipeline.ingest import values as V
-from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord
+from pipeline.ingest.model import FactColumns, FilingRecord, ParsedFile, RejectRecord, where
 
 SOURCE = "sec"
 COMPANIES_SEED = config.DBT_SEEDS_DIR / "sec_companies.csv"
@@ -93,7 +93,7 @@ def resolve_symbol(cik: Any, dei_symbols: list[str]) -> str:
 # --------------------------------------------------------------------------- accessions
 
 @dataclass(slots=True)
-class _Accession:
+class _Accession(FactColumns):
     """Facts of one accession, deduplicated on the raw.facts key."""
 
     accn: str
@@ -105,12 +105,6 @@ class _Accession:
     # (concept, unit, start, end) -> position in the columnar lists
     index: dict[tuple[str, str, date | None, date], int] = field(default_factory=dict)
     taxonomies: list[str] = field(default_factory=list)
-    concepts: list[str] = field(default_factory=list)
-    value_numbers: list[Decimal | None] = field(default_factory=list)
-    value_texts: list[str | None] = field(default_factory=list)
-    units: list[str | None] = field(default_factory=list)
-    starts: list[date | None] = field(default_factory=list)
-    ends: list[date | None] = field(default_factory=list)
 
 
 def concept_name(taxonomy: str, concept: str) -> str:
@@ -302,16 +296,6 @@ def _payload(value: Any) -> str:
         return repr(value)
 
 
-def _where(source_file: str, record_index: int | None, key: str | None) -> str:
-    """Reject-reason prefix naming the file, the record (accession) and the key."""
-    text = f"file {source_file!r}"
-    if record_index is not None:
-        text += f", record {record_index}"
-    if key is not None:
-        text += f", key {key!r}"
-    return text
-
-
 @dataclass(slots=True)
 class _PendingReject:
     """A reject whose record index is known only once accessions are ordered."""
@@ -393,7 +377,7 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
     """
     if not isinstance(doc.get("facts"), dict):
         return ParsedFile(source_file=source_file, records=0, keys=0, rejects=[RejectRecord(
-            None, None, f"{_where(source_file, None, None)}: SEC company facts whose 'facts' "
+            None, None, f"{where(source_file)}: SEC company facts whose 'facts' "
             "is not an object (expected facts -> taxonomy -> concept -> units)",
             _payload({k: v for k, v in doc.items() if k != "facts"}))])
     cik = doc.get("cik")
@@ -476,8 +460,8 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
         acc.value_numbers.append(number)
         acc.value_texts.append(text)
         acc.units.append(unit)
-        acc.starts.append(start)
-        acc.ends.append(end)
+        acc.fact_starts.append(start)
+        acc.fact_ends.append(end)
 
     symbol = resolve_symbol(cik, dei_symbols)
     ordered = sorted(accessions.values(),
@@ -487,14 +471,14 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
     for p in pending:
         index = record_of.get(p.accn) if p.accn is not None else None
         rejects.append(RejectRecord(index, p.concept,
-                                    f"{_where(source_file, index, p.concept)}: {p.why}",
+                                    f"{where(source_file, index, p.concept)}: {p.why}",
                                     p.payload))
 
     filings: list[FilingRecord] = []
     for i, acc in enumerate(ordered):
         if not acc.concepts:  # every entry of this accession was rejected above
             rejects.append(RejectRecord(
-                i, None, f"{_where(source_file, i, None)}: accession {acc.accn} has no "
+                i, None, f"{where(source_file, i)}: accession {acc.accn} has no "
                 "readable fact (see this record's other rejects)", _payload(acc.accn),
                 is_filing=True))
             continue
@@ -502,7 +486,7 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
         fp = _mode(acc.fps)
         fy = _mode(acc.fys)
         is_dei = [t == "dei" for t in acc.taxonomies]
-        period = infer_period(acc.starts, acc.ends, is_dei, form, fy, fp)
+        period = infer_period(acc.fact_starts, acc.fact_ends, is_dei, form, fy, fp)
         filings.append(FilingRecord(
             record_index=i,
             source=SOURCE,
@@ -522,8 +506,8 @@ def parse_company_facts(doc: dict[str, Any], source_file: str) -> ParsedFile:
             value_numbers=acc.value_numbers,
             value_texts=acc.value_texts,
             units=acc.units,
-            fact_starts=acc.starts,
-            fact_ends=acc.ends,
+            fact_starts=acc.fact_starts,
+            fact_ends=acc.fact_ends,
         ))
     _borrow_cover_page_periods(filings, ordered)
     rejects.sort(key=lambda r: -1 if r.record_index is None else r.record_index)

@@ -25,7 +25,6 @@ import hashlib
 import re
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from itertools import compress
@@ -36,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.ingest import values as V
-from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord
+from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord, where
 
 SOURCE = "vendor"
 PERIODS = frozenset({"FY", "Q1", "Q2", "Q3", "Q4"})
@@ -61,16 +60,6 @@ SAFE_RE = "^" + V.SAFE_DECIMAL.pattern + "$"
 
 class NeedsExactParse(Exception):  # noqa: N818 - control flow, not an error
     """orjson's floats may have rounded a number of this file: re-read it exactly."""
-
-
-def where(source_file: str, record_index: int | None = None, key: str | None = None) -> str:
-    """The reject-reason prefix naming the file, the record index and the key."""
-    text = f"file {source_file!r}"
-    if record_index is not None:
-        text += f", record {record_index}"
-    if key is not None:
-        text += f", key {key!r}"
-    return text
 
 
 def _payload(value: Any) -> str | None:
@@ -285,7 +274,6 @@ class _Builder:
             "currency": _text_field(d.get("reportedcurrency")),
             "filed_date": filed,
             "digest": hashlib.sha256(identity + body).hexdigest(),
-            "payload": rec,
         }
 
     def texts(self) -> None:
@@ -316,7 +304,7 @@ class Unfinished:
     For orjson's result (`builder.exact` False) the loader sets `body_colons` (':' in the
     file's bytes) and keeps `data`: `finish` checks that orjson hid nothing (no float
     that lost digits, as many ':' as the parsed document explains) and otherwise has the
-    file re-read exactly by the `reparse` callback.
+    file is returned to the caller to be re-read exactly.
     """
 
     builder: _Builder
@@ -324,12 +312,12 @@ class Unfinished:
     data: bytes | None = None
 
 
-def finish(files: list[ParsedFile],
-           reparse: Callable[[ParsedFile], None] | None = None, *, cast: bool = True) -> None:
+def finish(files: list[ParsedFile], *, cast: bool = True) -> list[ParsedFile]:
     """Classify the values of many read files together and complete each ParsedFile:
     filings, value rejects, `keys`, `facts_table`. Files without `unfinished` are left
-    as they are. A file orjson may have misread is handed to `reparse` (which replaces
-    its `unfinished` with an exact reading); without a callback NeedsExactParse is raised.
+    as they are. Returns the files orjson may have misread, and completes nothing then:
+    the caller (`pipeline.ingest.parse`) re-reads those exactly and calls again, so
+    the reader never calls back into the loader.
 
     With `cast=False` the tables' `value_number` column keeps the canonical decimal
     texts (pa.string) and the caller casts it with `decimal_column`: the loader does
@@ -337,7 +325,7 @@ def finish(files: list[ParsedFile],
     """
     todo = [f for f in files if f.unfinished is not None]
     if not todo:
-        return
+        return []
     builders: list[_Builder] = [f.unfinished.builder for f in todo]
     offsets = [0]
     concepts: list[str] = []
@@ -351,12 +339,7 @@ def finish(files: list[ParsedFile],
     kind_arr = pa.Array.from_buffers(pa.int8(), len(kinds), [None, pa.py_buffer(kinds)])
     suspect = _untrusted(todo, builders, offsets, text_arr, kind_arr)
     if suspect:
-        if reparse is None:
-            raise NeedsExactParse(", ".join(todo[k].source_file for k in suspect))
-        for k in suspect:
-            reparse(todo[k])
-        finish(files, cast=cast)
-        return
+        return [todo[k] for k in suspect]
     safe = pc.fill_null(pc.match_substring_regex(text_arr, SAFE_RE), False)
     numeric = pc.or_(pc.equal(kind_arr, INT), pc.and_(
         pc.is_in(kind_arr, pa.array([STR, FLOAT, NUMBER], pa.int8())), safe))
@@ -414,14 +397,10 @@ def finish(files: list[ParsedFile],
             numbers_here = upto - previous
             previous = upto
             lo, hi = base + start, base + stop
-            if numbers_here == 0:
-                keep = keep if keep is not None else [True] * len(texts)
-                keep[lo:hi] = [False] * (hi - lo)
-                rejects[:] = [r for r in rejects if r.record_index != index]
+            if numbers_here == 0:  # loaded all the same (its texts are facts): a warning
                 rejects.append(RejectRecord(
-                    index, None, f"{where(b.source_file, index)}: no numeric value (a filing "
-                    "needs at least one number)", _payload(meta["payload"]), is_filing=True))
-                continue
+                    index, None, f"{where(b.source_file, index)}: no numeric value; the "
+                    "filing is loaded with text facts only", None, is_warning=True))
             f_concepts = b.concepts[start:stop]
             f_texts = b.value_texts[start:stop]
             dropped = [i for i in bad if lo <= i < hi] if bad else []
@@ -456,6 +435,7 @@ def finish(files: list[ParsedFile],
         table = table.filter(pa.array(keep, pa.bool_()))
     for parsed, (start, length) in zip(todo, slices, strict=True):
         parsed.facts_table = table.slice(start, length)
+    return []
 
 
 def decimal_column(numbers: pa.Array) -> pa.Array:
@@ -480,7 +460,8 @@ def parse_vendor(doc: Any, source_file: str, *, exact: bool = False) -> ParsedFi
     binary parse raises NeedsExactParse: the caller re-reads the file exactly.
     """
     parsed = read_vendor(doc, source_file, exact=exact)[0]
-    finish([parsed])
+    if finish([parsed]):
+        raise NeedsExactParse(source_file)
     return parsed
 
 

@@ -1,8 +1,10 @@
 {#-
     One row per filing version that can feed a statement, ranked within its mart key
     (source, symbol, fiscal_year, fiscal_period) by the contract's precedence:
-    amendment first, then the later filed_date (NULLs last), then the later load_id,
-    then the later record_index (filing_id only makes the order total).
+    amendment first, then the later filed_date (NULLs last), then the later load that
+    presented the version (last_seen_load_id: a file reverted to earlier content makes
+    that content win again), then the later record_index (filing_id only makes the
+    order total).
     version_rank 1 = highest precedence. Precedence is applied per line item downstream.
 -#}
 with filings as (
@@ -21,6 +23,7 @@ keyed as (
         is_amendment,
         filed_date,
         load_id,
+        last_seen_load_id,
         record_index
     from filings
     where symbol is not null
@@ -36,7 +39,7 @@ final as (
             order by
                 is_amendment desc,
                 filed_date desc nulls last,
-                load_id desc,
+                last_seen_load_id desc,
                 record_index desc nulls last,
                 filing_id desc
         ) as version_rank

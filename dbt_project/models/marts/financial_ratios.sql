@@ -28,7 +28,9 @@ tieout_failures as (
         fiscal_year,
         fiscal_period,
         list(rule_id order by rule_id) as tieout_failures
-    from {{ ref('tieout_results') }}
+    -- the evaluations (intermediate), not marts.tieout_results (quality layer): a mart
+    -- never waits on a later layer
+    from {{ ref('int_tieout__evaluations') }}
     where status = 'fail'
     group by all
 ),

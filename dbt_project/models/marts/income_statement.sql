@@ -1,22 +1,2 @@
-{#- One row per mart key with at least one income_statement line: statement_lines pivoted to
-    the contract's columns (listed once, in income_statement.yml). -#}
-with lines as (
-    select * from {{ ref('statement_lines') }}
-    where statement = 'income_statement'
-),
-
-final as (
-    select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
-        period_end,
-        currency,
-        filing_id,
-        {{ statement_pivot_columns(['source', 'symbol', 'fiscal_year', 'fiscal_period', 'period_end', 'currency', 'filing_id']) }}
-    from lines
-    group by source, symbol, fiscal_year, fiscal_period, period_end, currency, filing_id
-)
-
-select * from final
+{#- One row per mart key with at least one income_statement line (macros/statement_mart.sql). -#}
+{{ statement_mart('income_statement') }}

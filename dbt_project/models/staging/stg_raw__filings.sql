@@ -22,7 +22,9 @@ renamed as (
         accession,
         cast(period_start as date) as period_start,
         fact_count,
-        load_id
+        load_id,
+        -- warehouses migrated from before the column: NULL until seen again
+        coalesce(last_seen_load_id, load_id) as last_seen_load_id
     from source
 )
 

@@ -1,46 +1,23 @@
--- One row per mart key that has any statement row, with the row's period_end, currency
--- and filing_id: the rows tie-outs and ratios are computed for. mart_key_id (an integer
+-- One row per mart key that has any statement line (the rows of the statement marts),
+-- with the row's period_end, currency and filing_id: the rows tie-outs and ratios are
+-- computed for. mart_key_id (an integer
 -- surrogate) and previous_year_key_id (the same source, symbol and fiscal period one
 -- fiscal year earlier, NULL when not loaded) keep the tie-out joins on integers.
 
 with
 
-balance_sheet as (
-    select source, symbol, fiscal_year, fiscal_period, period_end, currency, filing_id
-    from {{ ref('balance_sheet') }}
-),
-
-income_statement as (
-    select source, symbol, fiscal_year, fiscal_period, period_end, currency, filing_id
-    from {{ ref('income_statement') }}
-),
-
-cash_flow_statement as (
-    select source, symbol, fiscal_year, fiscal_period, period_end, currency, filing_id
-    from {{ ref('cash_flow_statement') }}
-),
-
-unioned as (
-    select * from balance_sheet
-    union all
-    select * from income_statement
-    union all
-    select * from cash_flow_statement
-),
-
 keys as (
-    -- The statements share one filing_id / period_end / currency per mart key; max() only
-    -- collapses the three copies deterministically.
-    select
+    -- Every line of a mart key carries the key's period_end, currency and filing_id
+    -- (int_statement_keys); these are exactly the rows of the three statement marts.
+    select distinct
         source,
         symbol,
         fiscal_year,
         fiscal_period,
-        max(period_end) as period_end,
-        max(currency) as currency,
-        max(filing_id) as filing_id
-    from unioned
-    group by source, symbol, fiscal_year, fiscal_period
+        period_end,
+        currency,
+        filing_id
+    from {{ ref('int_statement_lines') }}
 ),
 
 numbered as (

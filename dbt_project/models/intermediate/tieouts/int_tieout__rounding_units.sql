@@ -24,7 +24,7 @@ monetary_values as (
         lines.fiscal_year,
         lines.fiscal_period,
         cast(lines.value as decimal(38, 10)) as value
-    from {{ ref('statement_lines') }} as lines
+    from {{ ref('int_statement_lines') }} as lines
     inner join line_items
         on lines.statement = line_items.statement
         and lines.line_item = line_items.line_item

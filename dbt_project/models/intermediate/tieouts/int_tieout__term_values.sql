@@ -29,7 +29,7 @@ lines as (
         statement_lines.method,
         statement_lines.derivation,
         statement_lines.derivation_rule
-    from {{ ref('statement_lines') }} as statement_lines
+    from {{ ref('int_statement_lines') }} as statement_lines
     inner join keys
         on statement_lines.source = keys.source
         and statement_lines.symbol = keys.symbol

@@ -1233,7 +1233,7 @@ def generate(out_dir: Path, companies: int, years: int = 10, seed: int = DEFAULT
     injected = [asdict(i) for r in results for i in r.injected]
     injected.sort(key=lambda d: (d["symbol"], d["fiscal_year"], d["rule_id"]))
     manifest = {
-        "generator": "pipeline.bench.generate",
+        "generator": "bench.generate",
         "seed": seed,
         "companies": companies,
         "years": years,

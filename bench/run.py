@@ -3,7 +3,7 @@
 For each size (companies x years, default 100, 1,000 and 10,000 x 10) in a temp folder
 with its own warehouse and DAGSTER_HOME:
 
-1. generate the synthetic filings (pipeline.bench.generate) and their manifest;
+1. generate the synthetic filings (bench.generate) and their manifest;
 2. the floor: seconds to read and orjson-parse every file, nothing else (best of two
    warm passes, so the page cache is the same for every step after it);
 3. extract + load: the real loader `pipeline.ingest.load.load_seeds` on a fresh
@@ -17,7 +17,7 @@ with its own warehouse and DAGSTER_HOME:
    statements do not change), the same command again;
 7. whether `marts.tieout_results` fails exactly the injected errors of the manifest.
 
-It prints one table, writes `pipeline/bench/results.json` (merged by size with earlier
+It prints one table, writes `bench/results.json` (merged by size with earlier
 results, with the machine: cores, memory, versions, date) and prints the markdown table
 for the README. It is a script, not a timed test.
 """
@@ -43,8 +43,8 @@ from typing import Any
 import orjson
 import psutil
 
-from pipeline import config
-from pipeline.bench import generate as gen
+from bench import generate as gen
+from pipeline import config, warehouse
 
 RESULTS = Path(__file__).with_name("results.json")
 DEFAULT_SIZES = (100, 1000, 10_000)
@@ -169,7 +169,7 @@ def dbt_build(db: Path, work: Path) -> tuple[int, float, int, float]:
 
     target = work / "dbt_target"
     target.mkdir(parents=True, exist_ok=True)
-    env = config.dbt_env()
+    env = warehouse.dbt_env()
     env.update({"WAREHOUSE_DB": str(db), "DBT_TARGET_PATH": str(target),
                 "DBT_LOG_PATH": str(work / "dbt_logs")})
     common = ["--project-dir", str(config.DBT_PROJECT_DIR),
@@ -433,6 +433,9 @@ def bench_size(companies: int, years: int, root: Path, seed: int, jobs: int,
         r["peak_processes"] = first["processes"]
         r["e2e_steps"] = first["steps"]
         r["checks_seconds"] = checks_seconds(first["steps"])
+        # the publish step (working database -> WAREHOUSE_DB) and the file readers open
+        r["publish_seconds"] = (first["steps"].get("published_warehouse") or {}).get("seconds")
+        r["warehouse_bytes"] = db.stat().st_size if db.exists() else None
         if r["e2e_ok"]:
             r["tieouts"] = tieout_findings(db, manifest)
         else:
@@ -484,8 +487,8 @@ def machine() -> dict[str, Any]:
         "dbt_core": str(dbt_version),
         "dagster": dagster.__version__,
         "orjson": orjson.__version__,
-        "warehouse_memory_limit": config.memory_limit(),
-        "warehouse_threads": config.threads(),
+        "warehouse_memory_limit": warehouse.memory_limit(),
+        "warehouse_threads": warehouse.threads(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -511,6 +514,8 @@ COLUMNS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
     ("checks s", "checks", lambda r: _fmt(r.get("checks_seconds"), ".2f")),
     ("end-to-end s", "e2e", lambda r: _fmt(r.get("e2e_seconds")) + (
         " FAILED" if r.get("e2e_ok") is False else "")),
+    ("publish s", "publish", lambda r: _fmt(r.get("publish_seconds"), ".1f")),
+    ("warehouse file", "file", lambda r: _fmt(r.get("warehouse_bytes"), ".2f", 1e9, " GB")),
     ("peak RSS", "rss", lambda r: _fmt(r.get("peak_rss"), ".2f", 1024**3, " GB")),
     ("1-file incremental s", "incr", lambda r: _fmt(r.get("incremental_seconds")) + (
         " FAILED" if r.get("incremental_ok") is False else "")),
@@ -584,7 +589,7 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench.run",
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
                         help="companies per size, comma-separated (default 100,1000,10000)")

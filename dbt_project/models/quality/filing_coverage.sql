@@ -60,13 +60,13 @@ selected as (
 
 final as (
     select
-        fl.filing_id,
-        fl.symbol,
-        fl.accession,
-        fl.document_type,
-        fl.fiscal_year,
-        fl.fiscal_period,
-        fl.period_end,
+        cast(fl.filing_id as varchar) as filing_id,
+        cast(fl.symbol as varchar) as symbol,
+        cast(fl.accession as varchar) as accession,
+        cast(fl.document_type as varchar) as document_type,
+        cast(fl.fiscal_year as integer) as fiscal_year,
+        cast(fl.fiscal_period as varchar) as fiscal_period,
+        cast(fl.period_end as date) as period_end,
         cast(p.taxonomies as varchar) as taxonomies,
         cast(coalesce(p.statement_candidate_facts, 0) as bigint) as statement_candidate_facts,
         cast(coalesce(p.mapped_candidate_facts, 0) as bigint) as mapped_candidate_facts,

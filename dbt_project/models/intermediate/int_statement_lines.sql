@@ -1,0 +1,88 @@
+{#-
+    The statements long (built here, in the intermediate layer, so the tie-outs and the
+    ratios read it without waiting on a mart): one row per mart key and non-NULL line
+    item, with provenance:
+    value_filing_id (the version that supplied the value), method ('reported' |
+    'derived'), source_concept (reported only), derivation (the formula, derived only) and
+    derivation_rule (the identity's rule_id that produced a derived value, else NULL).
+-#}
+with keys as (
+    select * from {{ ref('int_statement_keys') }}
+),
+
+reported as (
+    select
+        source,
+        symbol,
+        fiscal_year,
+        fiscal_period,
+        statement,
+        line_item,
+        value,
+        value_filing_id,
+        'reported' as method,
+        source_concept,
+        cast(null as varchar) as derivation,
+        cast(null as varchar) as derivation_rule
+    from {{ ref('int_statement_lines__reported') }}
+),
+
+derived as (
+    select
+        source,
+        symbol,
+        fiscal_year,
+        fiscal_period,
+        statement,
+        line_item,
+        value,
+        value_filing_id,
+        'derived' as method,
+        cast(null as varchar) as source_concept,
+        derivation,
+        derivation_rule
+    from {{ ref('int_statement_lines__derived') }}
+),
+
+lines as (
+    select * from reported
+    union all
+    select * from derived
+),
+
+line_items as (
+    select statement, line_item, ordinal from {{ ref('line_items') }}
+),
+
+final as (
+    select
+        keys.source,
+        keys.symbol,
+        keys.fiscal_year,
+        keys.fiscal_period,
+        keys.period_end,
+        keys.currency,
+        keys.filing_id,
+        lines.statement,
+        lines.line_item,
+        cast(lines.value as decimal(38, 10)) as value,
+        lines.value_filing_id,
+        lines.method,
+        lines.source_concept,
+        lines.derivation,
+        lines.derivation_rule
+    from lines
+    inner join keys
+        on lines.source = keys.source
+        and lines.symbol = keys.symbol
+        and lines.fiscal_year = keys.fiscal_year
+        and lines.fiscal_period = keys.fiscal_period
+    inner join line_items
+        on lines.statement = line_items.statement
+        and lines.line_item = line_items.line_item
+    -- no ORDER BY: a full sort of every line of the warehouse (6M wide rows at 10,000
+    -- companies) ran out of memory; queries order what they read
+    where lines.value is not null
+)
+
+select * from final
