@@ -259,6 +259,8 @@ def _list_facts(items: list[tuple[PendingFile, list[int]]]) -> pa.Table | None:
         "unit": pa.array(cols["unit"], pa.string()),
         "period_start": pa.array(cols["period_start"], pa.date32()),
         "period_end": pa.array(cols["period_end"], pa.date32()),
+        **{c: pa.nulls(len(cols["filing_id"]), t) for c, t in FACT_OPTIONAL.items()
+           if c not in cols},
     })
 
 
