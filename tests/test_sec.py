@@ -270,9 +270,11 @@ def test_symbol_from_seed_then_dei_then_cik(tmp_path: Path,
     seed.write_text("cik,symbol,company_name\n0000000042,SYNC,Synthetic Co\n")
     monkeypatch.setattr(sec, "COMPANIES_SEED", seed)
     assert sec.parse_company_facts(_doc(42, facts), "x.json").filings[0].symbol == "SYNC"
-    # the shipped seed maps the two test filers
+    # the shipped seed maps the two test filers and the 2009q3 data-set banks and insurers
     assert sec.seed_symbols(sec.config.DBT_SEEDS_DIR / "sec_companies.csv") == {
-        1640147: "SNOW", 1997711: "LPA"}
+        1640147: "SNOW", 1997711: "LPA", 19617: "JPM", 70858: "BAC", 72971: "WFC",
+        831001: "C", 1099219: "MET", 80661: "PGR", 20171: "CB", 896159: "ACE",
+        1067983: "BRK-B"}
 
 
 def test_quarter_number_from_year_to_date_and_fiscal_year_check() -> None:
