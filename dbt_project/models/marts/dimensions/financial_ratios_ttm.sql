@@ -9,7 +9,7 @@
     - days_in_period = 365; growth against the TTM four quarters earlier;
     - weighted_shares_basic = the quarter's own (a derived Q4: the FY's, the year's average),
       eps_basic NULL (per-share values are not summed), so eps_growth is NULL.
-    null_reason: why TTM revenue is NULL (else the first reason of any TTM line).
+    null_reason: why TTM revenue is NULL (without a revenue line: why the window is incomplete).
 -#}
 {%- set flows = ['revenue', 'gross_profit', 'operating_income', 'interest_expense',
                  'pretax_income', 'income_tax_expense', 'net_income_to_parent',
@@ -45,10 +45,11 @@ ttm_keys as (
         any_value(period_end) as period_end,
         any_value(currency) as currency,
         any_value(filing_id) as filing_id,
-        -- why TTM revenue is NULL (else why any line is): missing or non-consecutive
-        -- quarters, or a quarter without the line
+        -- why TTM revenue is NULL (missing or non-consecutive quarters, or a quarter
+        -- without revenue); without a revenue line, why the window is incomplete
         coalesce(
-            max(null_reason) filter (where line_item = 'revenue'), min(null_reason)
+            max(null_reason) filter (where line_item = 'revenue'),
+            min(null_reason) filter (where null_reason not like 'no %')
         ) as null_reason,
         {%- for f in flows %}
         max(value) filter (where line_item = '{{ f }}') as {{ f }}{{ ',' if not loop.last }}
