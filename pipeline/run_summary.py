@@ -197,6 +197,27 @@ def failure_messages(result: Any, db: Path) -> list[str]:
     return messages
 
 
+def dimension_null_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Q4 and TTM values that could not be computed (a quarter missing, not consecutive):
+    NULL with a reason in marts.quarterly_flows / marts.ttm_flows, counted so a run says
+    how much of the quarterly picture is incomplete rather than silently leaving holes."""
+    try:
+        q4_null, q4_total = con.execute(
+            "select count(*) filter (where value is null), count(*) from marts.quarterly_flows "
+            "where fiscal_period = 'Q4' and quarter_method = 'annual_difference'"
+        ).fetchone() or (0, 0)
+        ttm_null, ttm_total = con.execute(
+            "select count(*) filter (where value is null), count(*) from marts.ttm_flows"
+        ).fetchone() or (0, 0)
+    except duckdb.CatalogException:
+        return []
+    return [
+        f"Quarters: {q4_null:,} of {q4_total:,} derived Q4 values NULL with a reason "
+        "(marts.quarterly_flows); "
+        f"TTM: {ttm_null:,} of {ttm_total:,} values NULL with a reason (marts.ttm_flows)"
+    ]
+
+
 def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
     """Read-only connection, retrying briefly if a writer is just closing the file."""
     for attempt in range(attempts):
@@ -216,6 +237,7 @@ def summarize(
     loaded: LoadCounts = LoadCounts()
     totals: dict[str, int | None] = {}
     rules: list[RuleCounts] | None = None
+    dimensions: list[str] = []
     if db.exists():
         try:
             con = _open_read_only(db)
@@ -230,10 +252,12 @@ def summarize(
                     "rejects": _scalar(con, "select count(*) from raw.rejects"),
                 }
                 rules = rule_counts(con)
+                dimensions = dimension_null_lines(con)
             finally:
                 con.close()
-    return format_summary(
+    summary = format_summary(
         ok=result.success, run_id=result.run_id, seconds=seconds, seeds=seeds, db=db,
         loaded=loaded, totals=totals, rules=rules, checks=check_counts(result),
         failures=failure_messages(result, db), log_file=log_file,
     )
+    return "\n".join([summary, *dimensions])

@@ -325,3 +325,35 @@ def test_point_in_time_sees_nothing_before_it_was_filed(db: Path, aapl: str,
         assert query(db, f"select count(*) from (select 1 from ({sql}) "  # noqa: S608
                          "group by source, symbol, fiscal_year, fiscal_period, line_item "
                          "having count(*) > 1)", (as_of, as_of)) == [(0,)]
+
+
+def test_run_summary_counts_null_q4_and_ttm(db: Path, aapl: str) -> None:
+    import duckdb
+
+    from pipeline.run_summary import dimension_null_lines
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        lines = dimension_null_lines(con)
+    finally:
+        con.close()
+    # NULL Q4s: Apple's fiscal 2009 (no Q1/Q2 10-Q in company facts) and Snowflake's
+    # fiscal 2021 income statement, one row per flow line item of those years; the seed
+    # (annual filings only) gets no Q4 candidates at all
+    q4 = query(db, """
+        select symbol, fiscal_year, count(*) from marts.quarterly_flows
+        where fiscal_period = 'Q4' and quarter_method = 'annual_difference'
+          and value is null group by all order by 1, 2""")
+    assert {(s == aapl, s == "SNOW", fy) for s, fy, _ in q4} == {(True, False, 2009),
+                                                                  (False, True, 2021)}
+    q4_null = sum(n for *_, n in q4)
+    q4_total, ttm_null, ttm_total = query(db, """
+        select (select count(*) from marts.quarterly_flows
+                where fiscal_period = 'Q4' and quarter_method = 'annual_difference'),
+               (select count(*) from marts.ttm_flows where value is null),
+               (select count(*) from marts.ttm_flows)""")[0]
+    assert 0 < q4_null < q4_total and 0 < ttm_null < ttm_total
+    assert lines == [
+        f"Quarters: {q4_null:,} of {q4_total:,} derived Q4 values NULL with a reason "
+        f"(marts.quarterly_flows); TTM: {ttm_null:,} of {ttm_total:,} values NULL with a "
+        "reason (marts.ttm_flows)"]
