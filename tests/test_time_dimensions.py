@@ -7,6 +7,7 @@ units -> USD` entries: start, end, val, accn, filed), the differences computed b
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -38,10 +39,44 @@ AAPL_10Q_Q3_2009 = "0001193125-09-153165"  # filed 2009-07-22: 8,337,000,000
 AAPL_10Q_Q3_2010 = "0001193125-10-162840"  # filed 2010-07-21: 9,734,000,000
 
 
+CASH_END = "cashcashequivalentsrestrictedcashandrestrictedcashequivalents"
+NET_CHANGE = ("cashcashequivalentsrestrictedcashandrestrictedcashequivalents"
+              "periodincreasedecreaseincludingexchangerateeffect")
+OPERATING = "netcashprovidedbyusedinoperatingactivities"
+
+
+def _vendor(symbol: str, fiscal_year: int, period: str, end: str,
+            data: dict[str, int]) -> dict[str, object]:
+    return {"symbol": symbol, "fiscalYear": fiscal_year, "period": period,
+            "reportedCurrency": "USD", "date": end, "data": data}
+
+
+# Vendor quarters whose cash-flow basis only the data can tell: the same Q1 and the same
+# Q2 operating cash flow of 70,000 on its own, filed year-to-date (VYTD) or as the
+# quarter's own (VQTR); each company's cash rollforward says which. Snowflake's vendor Q2
+# is the six-month figure of its own 10-Q (382,635,000 from 2023-02-01).
+VENDOR_QUARTERS = [
+    _vendor(symbol, 2023, "FY", "2023-12-31", {CASH_END: 1_000_000, OPERATING: 500_000})
+    for symbol in ("VQTR", "VYTD")
+] + [
+    _vendor(symbol, 2024, "Q1", "2024-03-31",
+            {CASH_END: 1_100_000, NET_CHANGE: 100_000, OPERATING: 80_000})
+    for symbol in ("VQTR", "VYTD")
+] + [
+    _vendor("VQTR", 2024, "Q2", "2024-06-30",
+            {CASH_END: 1_150_000, NET_CHANGE: 50_000, OPERATING: 70_000}),
+    _vendor("VYTD", 2024, "Q2", "2024-06-30",
+            {CASH_END: 1_150_000, NET_CHANGE: 150_000, OPERATING: 150_000}),
+    _vendor("SNOW", 2024, "Q1", "2023-04-30", {OPERATING: 299_444_000}),
+    _vendor("SNOW", 2024, "Q2", "2023-07-31", {OPERATING: 382_635_000}),
+]
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("time_dimensions")
     seeds = make_seeds_dir(root, (SEED_FILE, AAPL_FILE, SNOW_FILE))
+    (seeds / "vendor_quarters.json").write_text(json.dumps(VENDOR_QUARTERS))
     return build_warehouse(seeds, root / "financials.duckdb")
 
 
@@ -119,7 +154,8 @@ def test_snow_quarters_from_year_to_date_cash_flows(db: Path) -> None:
     rows = query(db, """
         select fiscal_period, value, year_to_date_value, quarter_method, derivation
         from marts.quarterly_flows
-        where symbol = 'SNOW' and fiscal_year = 2024 and line_item = 'net_cash_operating'
+        where source = 'sec' and symbol = 'SNOW' and fiscal_year = 2024
+          and line_item = 'net_cash_operating'
         order by fiscal_period""")
     # 10-Q / 10-K year-to-date figures from 2023-02-01: 3M 299,444,000; 6M 382,635,000;
     # 9M 503,542,000; 12M 848,122,000
@@ -146,6 +182,26 @@ def test_snow_quarters_from_year_to_date_cash_flows(db: Path) -> None:
         ("Q2", "period", Decimal(83_191_000), Decimal(670_839_000), Decimal(773_380_000)),
         ("Q3", "period", Decimal(120_907_000), Decimal(773_380_000), Decimal(999_895_000)),
         ("Q4", "period", Decimal(344_580_000), None, None),
+    ]
+
+
+def test_vendor_cash_flow_basis_decided_from_the_data(db: Path) -> None:
+    basis = query(db, """
+        select f.symbol, b.cash_flow_basis, b.basis_evidence
+        from intermediate.int_vendor__cash_flow_basis b
+        join raw.filings f using (filing_id) order by 1""")
+    assert basis == [("SNOW", "year_to_date", "sec_year_to_date_figure"),
+                     ("VQTR", "period", "cash_rollforward"),
+                     ("VYTD", "year_to_date", "cash_rollforward")]
+    rows = query(db, """
+        select symbol, value, year_to_date_value, quarter_method from marts.quarterly_flows
+        where source = 'vendor' and fiscal_year = 2024 and fiscal_period = 'Q2'
+          and line_item = 'net_cash_operating' order by 1""")
+    assert rows == [
+        ("SNOW", Decimal(382_635_000 - 299_444_000), Decimal(382_635_000),
+         "year_to_date_difference"),
+        ("VQTR", Decimal(70_000), Decimal(80_000 + 70_000), "as_filed"),
+        ("VYTD", Decimal(150_000 - 80_000), Decimal(150_000), "year_to_date_difference"),
     ]
 
 
@@ -337,16 +393,25 @@ def test_run_summary_counts_null_q4_and_ttm(db: Path, aapl: str) -> None:
         lines = dimension_null_lines(con)
     finally:
         con.close()
-    # NULL Q4s: Apple's fiscal 2009 (no Q1/Q2 10-Q in company facts) and Snowflake's
-    # fiscal 2021 income statement, one row per flow line item of those years; the seed
-    # (annual filings only) gets no Q4 candidates at all
+    # NULL Q4 revenue: Apple's fiscal 2009 (no Q1/Q2 10-Q in company facts) and
+    # Snowflake's fiscal 2021 (listed in September 2020); other lines also where one
+    # quarter does not report them; the seed (annual filings only) has no Q4 candidates
     q4 = query(db, """
-        select symbol, fiscal_year, count(*) from marts.quarterly_flows
+        select symbol, fiscal_year, null_reason from marts.quarterly_flows
         where fiscal_period = 'Q4' and quarter_method = 'annual_difference'
-          and value is null group by all order by 1, 2""")
-    assert {(s == aapl, s == "SNOW", fy) for s, fy, _ in q4} == {(True, False, 2009),
-                                                                  (False, True, 2021)}
-    q4_null = sum(n for *_, n in q4)
+          and value is null and line_item = 'revenue' order by 1, 2""")
+    assert [(s if s != aapl else "AAPL", fy, r) for s, fy, r in q4] == [
+        ("AAPL", 2009, "Q1 of fiscal year 2009 not loaded; Q2 of fiscal year 2009 not loaded"),
+        ("SNOW", 2021, "Q1 of fiscal year 2021 not loaded; Q2 of fiscal year 2021 not loaded"),
+    ]  # CIK0000320193 and AAPL both sort before SNOW
+    assert query(db, "select count(*) from marts.quarterly_flows "
+                     "where symbol in ('VQTR', 'VYTD') and fiscal_period = 'Q4' "
+                     "and null_reason = 'Q1 of fiscal year 2023 not loaded; Q2 of fiscal "
+                     "year 2023 not loaded; Q3 of fiscal year 2023 not loaded'") == [(2,)]
+    q4_null = query(db, """
+        select count(*) from marts.quarterly_flows
+        where fiscal_period = 'Q4' and quarter_method = 'annual_difference'
+          and value is null and null_reason is not null""")[0][0]
     q4_total, ttm_null, ttm_total = query(db, """
         select (select count(*) from marts.quarterly_flows
                 where fiscal_period = 'Q4' and quarter_method = 'annual_difference'),
