@@ -422,3 +422,25 @@ def test_run_summary_counts_null_q4_and_ttm(db: Path, aapl: str) -> None:
         f"Quarters: {q4_null:,} of {q4_total:,} derived Q4 values NULL with a reason "
         f"(marts.quarterly_flows); TTM: {ttm_null:,} of {ttm_total:,} values NULL with a "
         "reason (marts.ttm_flows)"]
+
+
+def test_ratios_in_both_dimensions(db: Path, aapl: str) -> None:
+    rows = query(db, """
+        select dimension, period_type, fiscal_period, value
+        from marts.financial_ratios_dimensions_long
+        where symbol = ? and fiscal_year = 2009 and ratio = 'net_profit_margin'
+        order by 1, 2, 3""", (aapl,))
+    assert rows == [
+        # as first reported (10-K of 2009-10-27): 5,704,000,000 / 36,537,000,000
+        ("AR", "FY", "FY", 5_704_000_000 / 36_537_000_000),
+        ("AR", "Q", "Q3", 1_229_000_000 / 8_337_000_000),
+        # most recent (10-K/A of 2010-01-25): 8,235,000,000 / 42,905,000,000; the Q3 10-Q
+        # was never amended (its restatement is a later comparative: AR = MR here)
+        ("MR", "FY", "FY", 8_235_000_000 / 42_905_000_000),
+        ("MR", "Q", "Q3", 1_229_000_000 / 8_337_000_000),
+        # a Q4 row exists for the cash flows (FY - the Q3 10-Q's nine months) but no Q4
+        # revenue (no Q1/Q2 10-Q): no margin; no TTM window either
+        ("MR", "Q", "Q4", None),
+        ("MR", "TTM", "Q3", None),
+        ("MR", "TTM", "Q4", None),
+    ]
