@@ -260,4 +260,8 @@ def summarize(
         loaded=loaded, totals=totals, rules=rules, checks=check_counts(result),
         failures=failure_messages(result, db), log_file=log_file,
     )
-    return "\n".join([summary, *dimensions])
+    lines = summary.split("\n")
+    # before the log file's line, which stays last
+    at = next((i for i, line in enumerate(lines) if line.startswith("Log of this run")),
+              len(lines))
+    return "\n".join([*lines[:at], *dimensions, *lines[at:]])
