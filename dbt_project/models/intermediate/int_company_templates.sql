@@ -2,10 +2,13 @@
     The industry template of every (source, symbol): `bank`, `insurer`, `reit` or
     `commercial`, chosen from the data (seed industry_templates):
     1. the SIC code, where the source gives it (the sec_companies seed, by CIK);
-    2. else the concepts the filer reports (a bank's noninterest income or loan-loss
-       provision, an insurer's premiums earned or benefits and claims, investment property);
-       where concepts of two templates are reported, the one with more of its concepts wins
-       (ties: bank, insurer, reit);
+    2. else, for a filer whose balance sheet is unclassified (no current assets or
+       liabilities reported: the defining trait of the bank, insurer and REIT templates),
+       the concepts it reports (a bank's noninterest income or loan-loss provision, an
+       insurer's premiums earned or benefits and claims, investment property); where
+       concepts of two templates are reported, the one with more of its concepts wins
+       (ties: bank, insurer, reit). A money lender with a classified balance sheet (the
+       seed TROO reports a loan-loss provision and current assets) stays commercial;
     3. else `commercial`.
     template_basis says which, in words. Read by marts.companies and the tie-out
     evaluation (rules that do not apply to a template are skipped with the reason).
@@ -45,7 +48,7 @@ by_sic as (
 ),
 
 sic_known as (
-    select companies.source, companies.symbol
+    select companies.source, companies.symbol, sec_companies.sic
     from companies
     inner join {{ ref('sec_companies') }} as sec_companies
         on companies.cik_number = try_cast(sec_companies.cik as bigint)
@@ -60,10 +63,16 @@ concepts_reported as (
         templates.concept
     from {{ ref('stg_raw__facts') }} as facts
     inner join templates
-        on templates.basis = 'concept'
+        on templates.basis in ('concept', 'classified')
         and facts.concept = templates.concept
     inner join filings
         on facts.filing_id = filings.filing_id
+),
+
+classified as (
+    select distinct source, symbol
+    from concepts_reported
+    where industry_template = 'commercial'
 ),
 
 by_concept as (
@@ -73,6 +82,12 @@ by_concept as (
         industry_template,
         'concepts reported: ' || string_agg(concept, ', ' order by concept) as template_basis
     from concepts_reported
+    where industry_template <> 'commercial'
+        and not exists (
+            select 1 from classified
+            where classified.source = concepts_reported.source
+                and classified.symbol = concepts_reported.symbol
+        )
     group by source, symbol, industry_template
     qualify row_number() over (
         partition by source, symbol
@@ -90,7 +105,7 @@ final as (
                  'commercial') as industry_template,
         coalesce(by_sic.template_basis,
                  case when sic_known.symbol is not null
-                     then 'SIC (sec_companies seed) outside the bank, insurer and REIT ranges'
+                     then 'SIC ' || sic_known.sic || ' (sec_companies seed): not a bank, insurer or REIT code'
                  end,
                  by_concept.template_basis,
                  'no bank, insurer or REIT concept reported') as template_basis

@@ -12,7 +12,8 @@
 --   2 no confirming subtotal in this filing, but in the filer's nearest other filing
 --     (same source and symbol, closest period end): the filer's structure;
 --   3 the reported concept defines the reading (seed tieout_reading_concepts);
---   4 the default reading (alternative_to empty).
+--   4 the default reading (alternative_to empty);
+--   9 a reading open only to some concepts (concept_required) where the concept is not one.
 -- int_tieout__variants orders the variants of a rule by it; a filing where no reading is
 -- consistent is evaluated under the best-evidenced one and fails.
 
@@ -55,6 +56,18 @@ checks as (
     from {{ ref('int_tieout__term_values') }}
     where rule_id in (select confirmed_by from readings)
     group by mart_key_id, rule_id
+),
+
+-- confirming identities that could be evaluated here (every required term reported)
+evaluable as (
+    select checks.mart_key_id, readings.rule_id
+    from checks
+    inner join check_slots
+        on checks.check_id = check_slots.check_id
+    inner join readings
+        on checks.check_id = readings.confirmed_by
+    where checks.required_present = check_slots.required_slots
+        and not checks.any_derived
 ),
 
 confirmed as (
@@ -171,8 +184,18 @@ final as (
         readings.variant,
         readings.reading,
         coalesce(readings.alternative_to, readings.variant) as reading_group,
-        coalesce(best.evidence_rank, case when readings.alternative_to is null then 4 else 5 end)
-            as evidence_rank,
+        case
+            -- a reading open only to some concepts (IFRS gross profit) is never chosen
+            -- where the filing's concept does not allow it
+            when readings.concept_required and not exists (
+                select 1 from by_concept
+                where by_concept.mart_key_id = keys.mart_key_id
+                    and by_concept.rule_id = readings.rule_id
+                    and by_concept.variant = readings.variant
+            ) then 9
+            else coalesce(best.evidence_rank,
+                          case when readings.alternative_to is null then 4 else 5 end)
+        end as evidence_rank,
         coalesce(best.reason,
             case when readings.alternative_to is null
                 then 'the default reading: no subtotal or concept of the filer decides it'
