@@ -108,6 +108,9 @@ final as (
                      then 'SIC ' || sic_known.sic || ' (sec_companies seed): not a bank, insurer or REIT code'
                  end,
                  by_concept.template_basis,
+                 case when classified.symbol is not null
+                     then 'a classified balance sheet (current assets or liabilities reported)'
+                 end,
                  'no bank, insurer or REIT concept reported') as template_basis
     from companies
     left join by_sic
@@ -116,6 +119,8 @@ final as (
         on companies.source = sic_known.source and companies.symbol = sic_known.symbol
     left join by_concept
         on companies.source = by_concept.source and companies.symbol = by_concept.symbol
+    left join classified
+        on companies.source = classified.source and companies.symbol = classified.symbol
 )
 
 select * from final
