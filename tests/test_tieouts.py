@@ -59,7 +59,9 @@ PRETAX_BEFORE_EQUITY_METHOD = (
     "incomelossfromcontinuingoperationsbeforeincometaxesminorityinterestandincomeloss"
     "fromequitymethodinvestments"
 )
-CONTINUING = "incomelossfromcontinuingoperationsincludingportionattributabletononcontrollinginterest"
+CONTINUING = (
+    "incomelossfromcontinuingoperationsincludingportionattributabletononcontrollinginterest"
+)
 COMPREHENSIVE = "comprehensiveincomenetoftaxincludingportionattributabletononcontrollinginterest"
 
 
@@ -158,14 +160,17 @@ RULES: list[RuleCase] = [
     RuleCase("is_comprehensive_income", COMPREHENSIVE, "comprehensive_income", 3,
              ("othercomprehensiveincomelossnetoftax", "other_comprehensive_income")),
     RuleCase("cf_operating_continuing_discontinued", "netcashprovidedbyusedinoperatingactivities",
-             "net_cash_operating", 3, ("cashprovidedbyusedinoperatingactivitiesdiscontinuedoperations",
-                                       "net_cash_operating_discontinued")),
+             "net_cash_operating", 3,
+             ("cashprovidedbyusedinoperatingactivitiesdiscontinuedoperations",
+              "net_cash_operating_discontinued")),
     RuleCase("cf_investing_continuing_discontinued", "netcashprovidedbyusedininvestingactivities",
-             "net_cash_investing", 3, ("cashprovidedbyusedininvestingactivitiesdiscontinuedoperations",
-                                       "net_cash_investing_discontinued")),
+             "net_cash_investing", 3,
+             ("cashprovidedbyusedininvestingactivitiesdiscontinuedoperations",
+              "net_cash_investing_discontinued")),
     RuleCase("cf_financing_continuing_discontinued", "netcashprovidedbyusedinfinancingactivities",
-             "net_cash_financing", 3, ("cashprovidedbyusedinfinancingactivitiesdiscontinuedoperations",
-                                       "net_cash_financing_discontinued")),
+             "net_cash_financing", 3,
+             ("cashprovidedbyusedinfinancingactivitiesdiscontinuedoperations",
+              "net_cash_financing_discontinued")),
     RuleCase("is_net_interest_income", "interestincomeexpensenet", "net_interest_income", 3,
              ("interestexpense", "interest_expense"), base="bank"),
     RuleCase("is_bank_revenue", "revenuesnetofinterestexpense", "revenue", 3,
