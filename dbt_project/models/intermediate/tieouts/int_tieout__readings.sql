@@ -113,23 +113,68 @@ unconfirmed as (
     )
 ),
 
--- the filer's nearest other filing that confirms a reading of the rule
-from_other_filing as (
+-- the filer's nearest other filing that confirms a reading of the rule: the latest one
+-- at or before this period end and the earliest one after it (two ASOF joins, so the
+-- cost stays linear in the filer's filings), the nearer of the two
+confirmed_filings as (
+    select
+        source,
+        symbol,
+        rule_id,
+        period_end,
+        min(fiscal_year) as fiscal_year,
+        arg_min(fiscal_period, variant) as fiscal_period,
+        min(variant) as variant,
+        arg_min(check_formula, variant) as check_formula
+    from confirmed_here
+    group by source, symbol, rule_id, period_end
+),
+
+nearest_before as (
     select
         unconfirmed.mart_key_id,
         unconfirmed.rule_id,
+        unconfirmed.period_end,
         other.variant,
         other.check_formula,
         other.fiscal_year as other_fiscal_year,
-        other.fiscal_period as other_fiscal_period
+        other.fiscal_period as other_fiscal_period,
+        other.period_end as other_period_end
     from unconfirmed
-    inner join confirmed_here as other
+    asof inner join confirmed_filings as other
         on unconfirmed.source = other.source
         and unconfirmed.symbol = other.symbol
         and unconfirmed.rule_id = other.rule_id
-    qualify rank() over (
-        partition by unconfirmed.mart_key_id, unconfirmed.rule_id
-        order by abs(datediff('day', unconfirmed.period_end, other.period_end)), other.period_end desc
+        and unconfirmed.period_end >= other.period_end
+),
+
+nearest_after as (
+    select
+        unconfirmed.mart_key_id,
+        unconfirmed.rule_id,
+        unconfirmed.period_end,
+        other.variant,
+        other.check_formula,
+        other.fiscal_year as other_fiscal_year,
+        other.fiscal_period as other_fiscal_period,
+        other.period_end as other_period_end
+    from unconfirmed
+    asof inner join confirmed_filings as other
+        on unconfirmed.source = other.source
+        and unconfirmed.symbol = other.symbol
+        and unconfirmed.rule_id = other.rule_id
+        and unconfirmed.period_end <= other.period_end
+),
+
+from_other_filing as (
+    select * from (
+        select * from nearest_before
+        union all
+        select * from nearest_after
+    )
+    qualify row_number() over (
+        partition by mart_key_id, rule_id
+        order by abs(datediff('day', period_end, other_period_end)), other_period_end desc
     ) = 1
 ),
 
