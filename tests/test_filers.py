@@ -261,3 +261,16 @@ def test_bank_identities(filers: Path) -> None:
     # Progressive: 3,583.5 - 3,229.6 = 353.9
     row = _result(filers, "PGR", 2009, "Q2", "is_insurer_pretax_income")
     assert (row["status"], row["lhs"]) == ("pass", 353_900_000)
+
+
+def test_cash_and_cash_equivalents_period_increase_decrease_includes_fx(filers: Path) -> None:
+    # us-gaap CashAndCashEquivalentsPeriodIncreaseDecrease is read as including the FX
+    # effect (its taxonomy definition), and the filers' own numbers agree (2009 YTD,
+    # millions): JPM 103,259 + 34,430 - 139,413 - 38 = -1,762; BAC 65,611 + 183,074 -
+    # 141,144 - 32 = 107,509; MET -1,227 - 8,881 - 1,002 + 84 = -11,026. Without the FX
+    # effect each would miss by it.
+    for symbol, change in (("JPM", -1_762), ("BAC", 107_509), ("MET", -11_026)):
+        row = _result(filers, symbol, 2009, "Q2", "cf_net_change_in_cash")
+        assert (row["status"], row["lhs"], row["difference"]) == (
+            "pass", change * 1_000_000, 0), symbol
+        assert row["detail"].startswith("reading: net change in cash includes the FX effect")
