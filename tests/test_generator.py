@@ -360,7 +360,9 @@ def test_warehouse_tieouts_fail_exactly_the_injected(
     assert set(statuses) <= {"pass", "fail", "skipped"}
     passing = {r for (r,) in query(
         db, "select distinct rule_id from marts.tieout_results where status = 'pass'")}
-    assert passing == set(gen.RULES)
+    # every generated rule passes somewhere; later rules (net income = continuing +
+    # discontinued) may pass on the generated statements too, and fail only where injected
+    assert set(gen.RULES) <= passing
     for c in manifest["corrected_by_amendment"]:
         status = query(db, """
             select status from marts.tieout_results

@@ -260,7 +260,7 @@ def test_malformed_levels_and_empty_accessions_are_counted() -> None:
     assert (r.record_index, r.concept) == (None, None) and "'facts' is not an object" in r.reason
 
 
-def test_symbol_from_seed_then_dei_then_cik(tmp_path: Path,
+def test_symbol_from_dei_then_seed_then_cik(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     a = "0000000042-24-000001"
     facts = {"us-gaap": {"Assets": {"USD": [_entry(a, "2023-12-31", 1)]}},
@@ -269,12 +269,17 @@ def test_symbol_from_seed_then_dei_then_cik(tmp_path: Path,
     seed = tmp_path / "sec_companies.csv"
     seed.write_text("cik,symbol,company_name\n0000000042,SYNC,Synthetic Co\n")
     monkeypatch.setattr(sec, "COMPANIES_SEED", seed)
-    assert sec.parse_company_facts(_doc(42, facts), "x.json").filings[0].symbol == "SYNC"
-    # the shipped seed maps the two test filers and the 2009q3 data-set banks and insurers
+    # the filer's own dei trading symbol wins; the seed fills in where dei has none
+    assert sec.parse_company_facts(_doc(42, facts), "x.json").filings[0].symbol == "SYN"
+    no_dei = {"us-gaap": facts["us-gaap"]}
+    assert sec.parse_company_facts(_doc(42, no_dei), "x.json").filings[0].symbol == "SYNC"
+    assert sec.parse_company_facts(_doc(43, no_dei), "x.json").filings[0].symbol == \
+        "CIK0000000043"
+    # the shipped seed maps every shared SEC file and the 2009q3 banks and insurers
     assert sec.seed_symbols(sec.config.DBT_SEEDS_DIR / "sec_companies.csv") == {
-        1640147: "SNOW", 1997711: "LPA", 19617: "JPM", 70858: "BAC", 72971: "WFC",
-        831001: "C", 1099219: "MET", 80661: "PGR", 20171: "CB", 896159: "ACE",
-        1067983: "BRK-B"}
+        1640147: "SNOW", 1997711: "LPA", 320193: "AAPL", 1652044: "GOOGL", 1046179: "TSM",
+        19617: "JPM", 70858: "BAC", 72971: "WFC", 831001: "C", 1099219: "MET", 80661: "PGR",
+        20171: "CB", 896159: "ACE", 1067983: "BRK-B"}
 
 
 def test_quarter_number_from_year_to_date_and_fiscal_year_check() -> None:

@@ -191,7 +191,9 @@ def test_contract_types(seed_warehouse: Path) -> None:
         "from information_schema.columns where table_schema = 'marts'"))
     with (SEEDS / "line_items.csv").open() as fh:
         items = list(csv.DictReader(fh))
-    assert len(items) == 67
+    # 67 + 20 industry-template and FAC line items (banks, insurers, comprehensive income,
+    # continuing / discontinued cash flows, commitments, other operating income)
+    assert len(items) == 87
     for item in items:
         assert types[(item["statement"], item["line_item"])] == "DECIMAL(38,10)", item
     for table in (*STATEMENTS, "statement_lines"):
@@ -201,6 +203,7 @@ def test_contract_types(seed_warehouse: Path) -> None:
     assert types[("statement_lines", "value")] == "DECIMAL(38,10)"
     assert types[("cash_flow_statement", "cash_flow_basis")] == "VARCHAR"
     assert types[("companies", "filings")] == "BIGINT"
+    assert types[("companies", "industry_template")] == "VARCHAR"
     assert types[("concept_coverage", "filings")] == "BIGINT"
 
 

@@ -18,7 +18,7 @@ ranked as (
     from filings
 ),
 
-final as (
+identities as (
     select
         source,
         symbol,
@@ -29,6 +29,18 @@ final as (
         count(*) as filings
     from ranked
     group by source, symbol
+),
+
+-- the industry template chosen from the data (int_company_templates)
+final as (
+    select
+        identities.*,
+        templates.industry_template,
+        templates.template_basis
+    from identities
+    left join {{ ref('int_company_templates') }} as templates
+        on identities.source = templates.source
+        and identities.symbol = templates.symbol
 )
 
 select * from final
