@@ -5,7 +5,7 @@
     marts.statement_lines_history with known_from <= as_of_date <= known_until (or still
     current). A filing is known from the day after its filed_date. Usable in a model
     (`select * from ({{ point_in_time("date '2010-01-01'") }})`) or copied as SQL: see
-    docs/DIMENSIONS.md for the backtest join on prices.
+    the README (Dimensions) for the backtest join on prices.
 -#}
 {% macro point_in_time(as_of_date, relation=none) -%}
 select *

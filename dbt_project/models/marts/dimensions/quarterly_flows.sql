@@ -2,7 +2,7 @@
     Discrete quarters of every monetary flow line item, long, NULLs included with their
     reason, and the year-to-date figures kept apart (year_to_date_value): what the quarterly
     rows of marts.income_statement / marts.cash_flow_statement are built from.
-    See int_quarterly_flows and docs/DIMENSIONS.md.
+    See int_quarterly_flows and the README (Dimensions).
 -#}
 with quarters as (
     select * from {{ ref('int_quarterly_flows') }}
