@@ -13,7 +13,7 @@ ranked as (
         row_number() over (
             partition by source, symbol
             order by period_end desc nulls last, is_amendment desc, filed_date desc nulls last,
-                load_id desc, record_index desc nulls last, filing_id desc
+                last_seen_load_id desc, record_index desc nulls last, filing_id desc
         ) as recency
     from filings
 ),
