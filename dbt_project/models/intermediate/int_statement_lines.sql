@@ -10,48 +10,12 @@ with keys as (
     select * from {{ ref('int_statement_keys') }}
 ),
 
-reported as (
-    select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
-        statement,
-        line_item,
-        value,
-        value_filing_id,
-        'reported' as method,
-        source_concept,
-        cast(null as varchar) as derivation,
-        cast(null as varchar) as derivation_rule
-    from {{ ref('int_statement_lines__reported') }}
-),
-
-derived as (
-    select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
-        statement,
-        line_item,
-        value,
-        value_filing_id,
-        'derived' as method,
-        cast(null as varchar) as source_concept,
-        derivation,
-        derivation_rule
-    from {{ ref('int_statement_lines__derived') }}
+filed as (
+    select * from {{ ref('int_statement_lines__as_filed') }}
 ),
 
 line_items as (
     select statement, line_item, ordinal, period_kind from {{ ref('line_items') }}
-),
-
-filed as (
-    select * from reported
-    union all
-    select * from derived
 ),
 
 lines as (

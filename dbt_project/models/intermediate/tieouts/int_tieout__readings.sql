@@ -184,7 +184,7 @@ by_concept as (
         reading_concepts.rule_id,
         reading_concepts.variant,
         lines.source_concept
-    from {{ ref('int_statement_lines') }} as lines
+    from {{ ref('int_tieout__lines') }} as lines
     inner join reading_concepts
         on lines.line_item = reading_concepts.line_item
         and lines.source_concept = reading_concepts.concept
