@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: run test dev sql bench lint lock parse clean
+.PHONY: run test dev sql bench bench-core bench-fsds bench-reports bench-publish report lint lock parse clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,11 +37,34 @@ dev: parse
 	$(BIN)/python -m pipeline.cli prepare-home
 	$(BIN)/dagster dev -m pipeline.definitions -h 127.0.0.1 -p 3000
 
+# The HTML reports alone (the `reports` asset, recorded in the Dagster instance's history);
+# `make run` builds them too, after the marts.
+report: parse
+	@$(BIN)/python -m pipeline.cli prepare-home >/dev/null
+	$(BIN)/dagster asset materialize -m pipeline.definitions --select reports
+	@$(BIN)/python -c "from pipeline.reports.paths import reports_dir; \
+		print('make report: open', (reports_dir() / 'index.html').as_uri())"
+
 sql: $(STAMP)
 	$(BIN)/python -m pipeline.cli sql $(ARGS)
 
-bench: parse
+# The scale benchmark (bench/run.py: load, dbt, end to end, publish, incremental), then
+# the SEC data-set quarter and bulk companyfacts.zip, and the HTML reports at 1,000
+# companies. Each part alone: bench-core (ARGS go to bench.run), bench-fsds,
+# bench-reports, bench-publish (publish methods compared at 10,000 companies, slow).
+bench: bench-core bench-fsds bench-reports
+
+bench-core: parse
 	cd $(ROOT) && $(BIN)/python -m bench.run $(ARGS)
+
+bench-fsds: parse
+	cd $(ROOT) && $(BIN)/python -m bench.fsds_bench && $(BIN)/python -m bench.fsds_bench --companyfacts 2000
+
+bench-reports: parse
+	cd $(ROOT) && $(BIN)/python -m bench.reports_bench --companies 1000
+
+bench-publish: parse
+	cd $(ROOT) && $(BIN)/python -m bench.publish_bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

@@ -34,6 +34,9 @@ def warehouse_db() -> Path:
     return resolve_path(os.environ.get("WAREHOUSE_DB") or DEFAULT_WAREHOUSE_DB)
 
 
+BUILD_FOLDER = ".build"
+
+
 def build_db(published: str | os.PathLike[str] | None = None) -> Path:
     """The working database the pipeline writes, which no reader opens.
 
@@ -42,7 +45,17 @@ def build_db(published: str | os.PathLike[str] | None = None) -> Path:
     to WAREHOUSE_DB (pipeline/publish.py). It persists between runs (raw keeps history).
     """
     db = warehouse_db() if published is None else resolve_path(published)
-    return db.parent / ".build" / db.name
+    return db.parent / BUILD_FOLDER / db.name
+
+
+def published_db(database: str | os.PathLike[str]) -> Path:
+    """The file users open for a database the pipeline writes: the inverse of `build_db`.
+
+    A working database (`.../.build/x.duckdb`) publishes to `.../x.duckdb`; any other
+    file (a test's or a benchmark's warehouse, written in place) is its own.
+    """
+    db = resolve_path(database)
+    return db.parent.parent / db.name if db.parent.name == BUILD_FOLDER else db
 
 
 def dagster_home() -> Path:

@@ -1,6 +1,7 @@
 """The Dagster code location: small modules assembled into one Definitions.
 
-fetch (off by default) -> raw load (Python) -> dbt staging -> marts -> quality, with
+fetch (off by default) -> raw load (Python) -> dbt staging -> marts -> quality ->
+reports (static HTML), with
 the raw checks, the dbt tests and one tie-out check per rule attached; one job for
 the whole graph, a daily schedule and a sensor on SEEDS_DIR (both running by default
 under `make dev`). Steps run in one process: DuckDB has one writer.
@@ -15,6 +16,7 @@ from pipeline.assets.dbt import dbt_models
 from pipeline.assets.fetch import fetched_filings, fetcher_resource
 from pipeline.assets.publish import build_published_warehouse
 from pipeline.assets.raw import raw_tables
+from pipeline.assets.reports import reports
 from pipeline.checks.tieouts import tieout_checks
 from pipeline.jobs import warehouse_job
 from pipeline.lock import WarehouseLockResource
@@ -32,7 +34,7 @@ def build_definitions(dbt: AssetsDefinition = dbt_models) -> Definitions:
     resources.setdefault("fetcher", fetcher_resource())  # off unless FETCH_ENABLED=1
     # The lock is named after the published file; the DuckDB resource is the working one.
     resources["warehouse_lock"] = WarehouseLockResource(database=str(config.warehouse_db()))
-    assets = [fetched_filings, raw_tables, dbt]
+    assets = [fetched_filings, raw_tables, dbt, reports]
     # last: the publish step depends on every other asset (pipeline/assets/publish.py)
     assets.append(build_published_warehouse(k for a in assets for k in a.keys))
     return Definitions(

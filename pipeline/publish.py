@@ -13,7 +13,8 @@ and the folder, and renames it over `$WAREHOUSE_DB` (`os.replace`, atomic on POS
   DuckDB CLI, a notebook) can no longer make a run fail with "Could not set lock".
 
 Why a byte copy of the file and not `ATTACH` + `COPY FROM DATABASE`: measured at
-10,000 companies x 10 years (bench/publish_bench.py, docs/PUBLISH.md), the copy is
+10,000 companies x 10 years (bench/publish_bench.py; README: "How readers and the
+pipeline share the warehouse"), the copy is
 several times faster, and its cost is sequential I/O proportional to the file size;
 `COPY FROM DATABASE` re-encodes every table. Both are implemented (`method=`), so the
 benchmark compares them on the same working database.

@@ -214,6 +214,27 @@ def dbt_build_skipped(result: Any) -> bool:
     return False
 
 
+def dimension_null_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Q4 and TTM values that could not be computed (a quarter missing, not consecutive):
+    NULL with a reason in marts.quarterly_flows / marts.ttm_flows, counted so a run says
+    how much of the quarterly picture is incomplete rather than silently leaving holes."""
+    try:
+        q4_null, q4_total = con.execute(
+            "select count(*) filter (where value is null), count(*) from marts.quarterly_flows "
+            "where fiscal_period = 'Q4' and quarter_method = 'annual_difference'"
+        ).fetchone() or (0, 0)
+        ttm_null, ttm_total = con.execute(
+            "select count(*) filter (where value is null), count(*) from marts.ttm_flows"
+        ).fetchone() or (0, 0)
+    except duckdb.CatalogException:
+        return []
+    return [
+        f"Quarters: {q4_null:,} of {q4_total:,} derived Q4 values NULL with a reason "
+        "(marts.quarterly_flows); "
+        f"TTM: {ttm_null:,} of {ttm_total:,} values NULL with a reason (marts.ttm_flows)"
+    ]
+
+
 def _open_read_only(db: Path, attempts: int = 20) -> duckdb.DuckDBPyConnection:
     """Read-only connection, retrying briefly if a writer is just closing the file."""
     for attempt in range(attempts):
@@ -259,6 +280,7 @@ def summarize(
     loaded: LoadCounts = LoadCounts()
     totals: dict[str, int | None] = {}
     rules: list[RuleCounts] | None = None
+    dimensions: list[str] = []
     if db.exists():
         try:
             con = _open_read_only(db)
@@ -273,6 +295,7 @@ def summarize(
                     "rejects": _scalar(con, "select count(*) from raw.rejects"),
                 }
                 rules = rule_counts(con)
+                dimensions = dimension_null_lines(con)
             finally:
                 con.close()
     text = format_summary(
@@ -281,9 +304,13 @@ def summarize(
         checks=check_counts(result), failures=failure_messages(result, db), log_file=log_file,
         dbt_skipped=dbt_skipped if dbt_skipped is not None else dbt_build_skipped(result),
     )
-    if published is None:
-        return text
     lines = text.splitlines()
+    # the Q4/TTM NULL counts before the log file's line, which stays last
+    at = next((i for i, line in enumerate(lines) if line.startswith("Log of this run")),
+              len(lines))
+    lines = [*lines[:at], *dimensions, *lines[at:]]
+    if published is None:
+        return "\n".join(lines)
     at = lines.index("") + 1  # after the header block (make run / seeds / warehouse)
     return "\n".join([*lines[:at], *publication_lines(result.run_id, published), "",
                       *lines[at:]])

@@ -41,10 +41,12 @@ def file_sha256(path: Path) -> str:
 
 
 def snapshot(folder: Path, previous: Snapshot | None = None) -> Snapshot:
-    """Content hashes of the folder's *.json files, re-hashing only what looks changed."""
+    """Content hashes of the folder's *.json and *.zip files, re-hashing only what looks
+    changed."""
     previous = previous or {}
     state: Snapshot = {}
-    for path in sorted(p for p in folder.glob("*.json") if p.is_file()):
+    for path in sorted(p for p in folder.iterdir()  # what the loader reads (+ data-set zips)
+                       if p.name.endswith((".json", ".zip")) and p.is_file()):
         stat = path.stat()
         known = previous.get(path.name)
         if known and known.get("size") == stat.st_size and known.get(

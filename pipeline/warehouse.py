@@ -144,7 +144,11 @@ create table if not exists raw.facts (
     value_text    varchar,
     unit          varchar,
     period_start  date,
-    period_end    date
+    period_end    date,
+    qtrs              integer,            -- FSDS: duration in quarters (0 = instant)
+    coreg             varchar,            -- FSDS: co-registrant (NULL = the filer itself)
+    segments          varchar,            -- FSDS: dimension members (NULL = consolidated)
+    taxonomy_version  varchar             -- FSDS: num.version (the adsh for custom tags)
 );
 
 create table if not exists raw.load_log (

@@ -108,7 +108,7 @@ def test_whole_graph_materializes_in_one_run(materialized: Materialized,
 
 def test_every_rule_is_evaluated_with_its_severity(materialized: Materialized) -> None:
     rules = read_rules()
-    assert len(rules) == 16
+    assert len(rules) == 25
     for rule in rules:
         evaluation = materialized.evaluations[rule.rule_id]
         assert evaluation.asset_key == AssetKey(["marts", rule.statement])

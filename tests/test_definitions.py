@@ -83,7 +83,7 @@ def test_tieout_checks_from_the_rules_seed(defs: Definitions) -> None:
     with RULES_CSV.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     expected = {r["rule_id"]: (r["statement"], r["severity"]) for r in rows}
-    assert len(expected) == 16
+    assert len(expected) == 25
     rules = read_rules()
     assert [r.rule_id for r in rules] == list(expected)
     graph = defs.resolve_asset_graph()

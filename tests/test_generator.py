@@ -360,7 +360,9 @@ def test_warehouse_tieouts_fail_exactly_the_injected(
     assert set(statuses) <= {"pass", "fail", "skipped"}
     passing = {r for (r,) in query(
         db, "select distinct rule_id from marts.tieout_results where status = 'pass'")}
-    assert passing == set(gen.RULES)
+    # every generated rule passes somewhere; later rules (net income = continuing +
+    # discontinued) may pass on the generated statements too, and fail only where injected
+    assert set(gen.RULES) <= passing
     for c in manifest["corrected_by_amendment"]:
         status = query(db, """
             select status from marts.tieout_results
@@ -410,11 +412,13 @@ def test_bench_report_tables_and_targets() -> None:
     row = {"companies": 1000, "years": 10, "filings": 11178, "facts": 2_780_514,
            "floor_seconds": 0.4, "load_seconds": 1.5, "load_facts_per_s": 1_853_676.0,
            "load_to_floor": 3.75, "dbt_build_seconds": 30.0, "checks_seconds": 1.2,
-           "e2e_seconds": 75.0, "peak_rss": 2 * 1024**3, "incremental_seconds": 14.0,
+           "e2e_seconds": 75.0, "publish_seconds": 0.8, "warehouse_bytes": 330_000_000,
+           "peak_rss": 2 * 1024**3, "incremental_seconds": 14.0,
            "tieouts": {"exact": True, "failures": 50, "injected": 50}}
     md = bench.markdown_table([row])
     assert md.splitlines()[2] == ("| 1,000 x 10 | 11,178 | 2.78 M | 0.40 | 1.50 | 1.85 M | 3.8x "
-                                  "| 30.0 | 1.20 | 75.0 | 2.00 GB | 14.0 | yes (50/50) |")
+                                  "| 30.0 | 1.20 | 75.0 | 0.8 | 0.33 GB | 2.00 GB | 14.0 "
+                                  "| yes (50/50) |")
     met = {t["target"]: t["met"] for t in bench.target_report([row])}
     assert met == {"extract + load >= 1.5 M facts/s": True, "end-to-end <= 60 s": False,
                    "one-file incremental <= 15 s": True, "peak RSS <= 4 GB": None}

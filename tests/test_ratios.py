@@ -226,14 +226,22 @@ def test_quarter_with_its_own_cash_flows(edge_warehouse: Path) -> None:
     assert r["return_on_equity"] == 100_000 / 1_000_000
 
 
-def test_year_to_date_cash_flows_never_meet_a_quarters_revenue(edge_warehouse: Path) -> None:
+def test_year_to_date_cash_flows_become_the_quarters_own(edge_warehouse: Path) -> None:
+    """Q2's year-to-date cash flows (330,000 and capex 110,000 for six months) are
+    differenced into the quarter's own (minus Q1's 150,000 and 50,000) before they meet
+    the quarter's revenue; fiscal 2022 has no Q1, so its Q2 cash flows stay NULL."""
     r = _ratios(edge_warehouse, "RQTR", 2023, "Q2")
-    assert r["flags"] == ["year_to_date_cash_flow", "quarterly_flows"]
+    assert r["flags"] == ["quarterly_flows"]
+    assert r["operating_cash_flow_to_sales"] == 180_000 / 1_100_000
+    assert r["free_cash_flow_margin"] == (180_000 - 60_000) / 1_100_000
+    assert r["operating_cash_flow_ratio"] == 180_000 / 420_000
+    assert r["cash_conversion"] == 180_000 / 110_000
+    assert r["capex_coverage"] == 180_000 / 60_000
+    # the prior year's Q2 has no discrete cash flow (no Q1 2022 to subtract): no growth
+    assert r["operating_cash_flow_growth"] is None
+    prior = _ratios(edge_warehouse, "RQTR", 2022, "Q2")
     for name in MIXED_CASH_FLOW:
-        assert r[name] is None, name
-    # both year-to-date: a like-for-like ratio and growth
-    assert r["capex_coverage"] == 330_000 / 110_000
-    assert r["operating_cash_flow_growth"] == (330_000 - 300_000) / 300_000
+        assert prior[name] is None, name
     # against the same fiscal period one year earlier
     assert r["balance_basis"] == "average"
     assert r["revenue_growth"] == (1_100_000 - 880_000) / 880_000

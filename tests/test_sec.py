@@ -260,7 +260,7 @@ def test_malformed_levels_and_empty_accessions_are_counted() -> None:
     assert (r.record_index, r.concept) == (None, None) and "'facts' is not an object" in r.reason
 
 
-def test_symbol_from_seed_then_dei_then_cik(tmp_path: Path,
+def test_symbol_from_dei_then_seed_then_cik(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     a = "0000000042-24-000001"
     facts = {"us-gaap": {"Assets": {"USD": [_entry(a, "2023-12-31", 1)]}},
@@ -269,10 +269,17 @@ def test_symbol_from_seed_then_dei_then_cik(tmp_path: Path,
     seed = tmp_path / "sec_companies.csv"
     seed.write_text("cik,symbol,company_name\n0000000042,SYNC,Synthetic Co\n")
     monkeypatch.setattr(sec, "COMPANIES_SEED", seed)
-    assert sec.parse_company_facts(_doc(42, facts), "x.json").filings[0].symbol == "SYNC"
-    # the shipped seed maps the two test filers
+    # the filer's own dei trading symbol wins; the seed fills in where dei has none
+    assert sec.parse_company_facts(_doc(42, facts), "x.json").filings[0].symbol == "SYN"
+    no_dei = {"us-gaap": facts["us-gaap"]}
+    assert sec.parse_company_facts(_doc(42, no_dei), "x.json").filings[0].symbol == "SYNC"
+    assert sec.parse_company_facts(_doc(43, no_dei), "x.json").filings[0].symbol == \
+        "CIK0000000043"
+    # the shipped seed maps every shared SEC file and the 2009q3 banks and insurers
     assert sec.seed_symbols(sec.config.DBT_SEEDS_DIR / "sec_companies.csv") == {
-        1640147: "SNOW", 1997711: "LPA"}
+        1640147: "SNOW", 1997711: "LPA", 320193: "AAPL", 1652044: "GOOGL", 1046179: "TSM",
+        19617: "JPM", 70858: "BAC", 72971: "WFC", 831001: "C", 1099219: "MET", 80661: "PGR",
+        20171: "CB", 896159: "ACE", 1067983: "BRK-B"}
 
 
 def test_quarter_number_from_year_to_date_and_fiscal_year_check() -> None:
@@ -424,17 +431,22 @@ def test_snow_annual_and_quarter_rows(warehouse: tuple[Path, str]) -> None:
     keys = query(db, """
         select fiscal_year, fiscal_period, period_end from marts.income_statement
         where source = 'sec' and symbol = 'SNOW' order by fiscal_year, fiscal_period""")
-    expected = sorted((fy, fp, date.fromisoformat(end))
-                      for _, fy, fp, _, end in SNOW_PERIODS.values())
-    assert keys == expected  # each accession's period exactly once
+    filed = [(fy, fp, date.fromisoformat(end)) for _, fy, fp, _, end in SNOW_PERIODS.values()]
+    # plus the derived fourth quarters (Q4 = FY - 9 months, ending with the fiscal year)
+    # of the years with Q1-Q3 and FY (2021 has only its Q3 10-Q)
+    derived_q4 = [(fy, "Q4", end) for fy, fp, end in filed if fp == "FY" and fy >= 2022]
+    assert keys == sorted(filed + derived_q4)  # each accession's period exactly once
     assert [k[0] for k in keys if k[1] == "FY"] == [2021, 2022, 2023, 2024, 2025]
-    assert len([k for k in keys if k[1] != "FY"]) == 14
-    for table in ("balance_sheet", "cash_flow_statement"):
-        assert query(db, f"select count(*) from marts.{table} where source = 'sec' "  # noqa: S608
-                         "and symbol = 'SNOW'") == [(19,)]
+    assert len([k for k in keys if k[1] != "FY"]) == 14 + 4
+    assert query(db, "select count(*) from marts.balance_sheet where source = 'sec' "
+                     "and symbol = 'SNOW'") == [(19,)]
+    # cash flows: fiscal 2021's Q4 too (FY - the Q3 10-Q's nine months year-to-date)
+    assert query(db, "select count(*), count(*) filter (where fiscal_period = 'Q4') "
+                     "from marts.cash_flow_statement where source = 'sec' "
+                     "and symbol = 'SNOW'") == [(24, 5)]
 
 
-def test_snow_quarters_year_to_date_cash_flows(warehouse: tuple[Path, str]) -> None:
+def test_snow_quarters_discrete_from_year_to_date_cash_flows(warehouse: tuple[Path, str]) -> None:
     db, _ = warehouse
     q2 = _one(db, """
         select i.revenue, c.cash_flow_basis, c.net_cash_operating, c.capital_expenditure,
@@ -443,14 +455,24 @@ def test_snow_quarters_year_to_date_cash_flows(warehouse: tuple[Path, str]) -> N
         join marts.cash_flow_statement c using (source, symbol, fiscal_year, fiscal_period)
         where source = 'sec' and symbol = 'SNOW' and fiscal_year = 2024 and fiscal_period = 'Q2'
         """)
+    # the 10-Q's cash flows are six months from 2023-02-01 (net cash from operations
+    # 382,635,000, capex 13,268,000, opening cash 956,731,000 at 2023-01-31); the quarter's
+    # row is the discrete quarter: six months - the Q1 10-Q's three (299,444,000; 6,970,000)
     assert q2 == {
         "revenue": Decimal("674018000"),  # three months to 2023-07-31
-        "cash_flow_basis": "year_to_date",  # six months from 2023-02-01
-        "net_cash_operating": Decimal("382635000"),
-        "capital_expenditure": Decimal("13268000"),
-        "cash_beginning_of_period": Decimal("956731000"),  # 2023-01-31
+        "cash_flow_basis": "period",
+        "net_cash_operating": Decimal(382_635_000 - 299_444_000),
+        "capital_expenditure": Decimal(13_268_000 - 6_970_000),
+        "cash_beginning_of_period": Decimal("670839000"),  # Q1's closing cash, 2023-04-30
         "cash_end_of_period": Decimal("773380000"),
     }
+    # the year-to-date figures as filed, kept apart
+    assert _one(db, """
+        select year_to_date_value, quarter_method from marts.quarterly_flows
+        where source = 'sec' and symbol = 'SNOW' and fiscal_year = 2024
+          and fiscal_period = 'Q2' and line_item = 'net_cash_operating'""") == {
+        "year_to_date_value": Decimal("382635000"),
+        "quarter_method": "year_to_date_difference"}
     # the 10-Q EDGAR labels fp 'FY' is fiscal 2023's first quarter, not a second FY row
     q1 = _one(db, """
         select i.period_end, i.revenue, c.cash_flow_basis, f.accession
@@ -471,7 +493,8 @@ def test_snow_tieouts_run_with_the_filings_own_opening_cash(warehouse: tuple[Pat
     per_key = query(db, """
         select fiscal_year, fiscal_period, count(*) from marts.tieout_results
         where source = 'sec' and symbol = 'SNOW' group by all""")
-    assert len(per_key) == 19 and {n for _, _, n in per_key} == {rules}
+    # 19 filed periods + 5 derived fourth quarters (2021: cash flows only)
+    assert len(per_key) == 24 and {n for _, _, n in per_key} == {rules}
     rollforward = query(db, """
         select t.fiscal_year, t.status, l.method, l.value
         from marts.tieout_results t

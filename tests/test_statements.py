@@ -191,7 +191,9 @@ def test_contract_types(seed_warehouse: Path) -> None:
         "from information_schema.columns where table_schema = 'marts'"))
     with (SEEDS / "line_items.csv").open() as fh:
         items = list(csv.DictReader(fh))
-    assert len(items) == 67
+    # 67 + 20 industry-template and FAC line items (banks, insurers, comprehensive income,
+    # continuing / discontinued cash flows, commitments, other operating income)
+    assert len(items) == 87
     for item in items:
         assert types[(item["statement"], item["line_item"])] == "DECIMAL(38,10)", item
     for table in (*STATEMENTS, "statement_lines"):
@@ -201,6 +203,7 @@ def test_contract_types(seed_warehouse: Path) -> None:
     assert types[("statement_lines", "value")] == "DECIMAL(38,10)"
     assert types[("cash_flow_statement", "cash_flow_basis")] == "VARCHAR"
     assert types[("companies", "filings")] == "BIGINT"
+    assert types[("companies", "industry_template")] == "VARCHAR"
     assert types[("concept_coverage", "filings")] == "BIGINT"
 
 
@@ -299,7 +302,9 @@ def test_quarters_and_cash_flow_basis(acmw: Path) -> None:
         (2022, "FY", "period", Decimal(500_000), None),
         (2023, "FY", "period", Decimal(550_000), Decimal(1_010_000)),
         (2024, "Q1", "period", Decimal(160_000), None),
-        (2024, "Q2", "year_to_date", Decimal(340_000), None),
+        # Q2 filed year-to-date (340,000 for six months): the quarter's own is
+        # 340,000 - Q1's 160,000; the six months stay in marts.quarterly_flows
+        (2024, "Q2", "period", Decimal(340_000 - 160_000), None),
     ]
     opening = line(acmw, "ACMW", 2023, "cash_beginning_of_period")
     assert opening["value_filing_id"] == filing_id(acmw, "ACMW", 2022, "10-K")

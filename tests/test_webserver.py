@@ -153,7 +153,7 @@ def test_asset_graph_lineage_and_checks(server: Server) -> None:
     assert {n["groupName"] for n in nodes.values()} >= {"raw", "staging", "marts", "quality"}
 
     rules = read_rules()
-    assert len(rules) == 16
+    assert len(rules) == 25
     for rule in rules:
         checks = {c["name"]: c for c in
                   nodes[("marts", rule.statement)]["assetChecksOrError"]["checks"]}

@@ -3,10 +3,11 @@
     int_statement_lines pivoted to the contract's columns. The column list is the model's
     own yml (which the enforced contract checks) minus the header columns, so the yml is
     the single list of a statement's line items; a singular test checks it against the
-    line_items seed. `key_columns` are header columns taken from int_statement_keys
-    (the cash-flow basis).
+    line_items seed. `key_columns` are header columns taken from int_statement_keys;
+    `constant_columns` (name -> SQL literal) are header columns with one value for every
+    row (the cash-flow basis: quarterly rows are discrete quarters, see int_quarterly_flows).
 -#}
-{% macro statement_mart(statement, key_columns=[]) -%}
+{% macro statement_mart(statement, key_columns=[], constant_columns={}) -%}
 {%- set header = ['source', 'symbol', 'fiscal_year', 'fiscal_period', 'period_end', 'currency', 'filing_id'] -%}
 with lines as (
     select * from {{ ref('int_statement_lines') }}
@@ -24,14 +25,15 @@ keys as (
 pivoted as (
     select
         {{ header | join(', ') }},
-        {{ statement_pivot_columns(header + key_columns) }}
+        {{ statement_pivot_columns(header + key_columns + (constant_columns | list)) }}
     from lines
     group by {{ header | join(', ') }}
 ),
 
 final as (
 {%- if not key_columns %}
-    select * from pivoted
+    select *{% for c, literal in constant_columns.items() %}, {{ literal }} as {{ c }}{% endfor %}
+    from pivoted
 {%- else %}
     select
         pivoted.*{% for c in key_columns %},

@@ -55,8 +55,8 @@ PREVIEW_ROWS = 20
 
 CHECKS = [
     AssetCheckSpec("raw_facts_unique", asset=FACTS, description=(
-        "raw.facts is unique on (filing_id, concept, unit, period_start, period_end), "
-        "NULLs compared as equal.")),
+        "raw.facts is unique on (filing_id, concept, unit, period_start, period_end, "
+        "coreg, segments), NULLs compared as equal (coreg and segments: FSDS only).")),
     AssetCheckSpec("raw_filings_have_numeric_fact", asset=FILINGS, description=(
         "Every accepted filing version has at least one fact with a value_number, or a "
         "warning row in raw.rejects (kind 'warning') saying it has none.")),
@@ -72,9 +72,11 @@ CHECKS = [
 # so older ones were checked by the run that wrote them. WHOLE_TABLE_SQL is the cheap
 # invariant over all of raw that still catches a row lost or added outside the loader.
 
-# Duplicate keys of raw.facts: GROUP BY compares NULLs as equal.
+# Duplicate keys of raw.facts: GROUP BY compares NULLs as equal. coreg and segments
+# (FSDS only, NULL elsewhere) are part of the key: a segment's or a co-registrant's
+# figure is a different fact from the consolidated one.
 UNIQUE_SQL = """
-select filing_id, concept, unit, period_start, period_end, count(*) as n
+select filing_id, concept, unit, period_start, period_end, coreg, segments, count(*) as n
 from raw.facts
 where filing_id in (select filing_id from raw.filings where load_id > $after)
 group by all

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.ingest import bulk
 from pipeline.ingest.model import ParsedFile
 from pipeline.ingest.parse import (
     NOT_JUDGED,
@@ -63,7 +64,8 @@ QUEUE_BATCHES = 2  # parsed batches waiting for the writer
 
 
 def list_input_files(seeds_dir: Path) -> list[Path]:
-    """`*.json` directly in SEEDS_DIR, sorted by path (the contract's read order).
+    """`*.json` and `*.zip` (SEC data-set quarters, bulk companyfacts.zip) directly in
+    SEEDS_DIR, sorted by path (the contract's read order).
 
     Only regular files whose real location is inside SEEDS_DIR: a symlink pointing
     elsewhere is not followed (it is reported as a rejected file).
@@ -74,7 +76,7 @@ def list_input_files(seeds_dir: Path) -> list[Path]:
     if not seeds_dir.is_dir():
         raise LoadError(f"SEEDS_DIR {str(seeds_dir)!r} is not a directory: set SEEDS_DIR to "
                         "the folder holding the input *.json files")
-    return sorted(p for p in seeds_dir.iterdir() if p.name.endswith(".json"))
+    return sorted(p for p in seeds_dir.iterdir() if p.name.endswith((".json", ".zip")))
 
 
 def _outside(path: Path, root: Path) -> str | None:
@@ -108,6 +110,7 @@ class _Pipeline:
         self.batch_facts = 0
         self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
         self.timings: dict[str, float] = {}
+        self.extra_files = 0  # members of bulk zips read as input files, minus the zips
 
     def _drain(self) -> None:
         try:
@@ -135,22 +138,33 @@ class _Pipeline:
         if self.error is not None:
             raise self.error
         summary = self.writer.summary
-        summary.files_seen = len(files)
+        summary.files_seen = len(files) + self.extra_files
         summary.timings.update(self.timings)
         summary.timings["parse"] = summary.timings.get("parse", 0.0)
         return summary
 
     def add(self, path: Path, source_file: str) -> None:
-        started = now()
-        load_id = self.next_load_id
-        self.next_load_id += 1
         why = _outside(path, self.root)
+        if why is None and source_file.endswith(".zip") and bulk.is_bulk(path):
+            # companyfacts.zip: every member is one input file
+            self.extra_files -= 1  # the zip is not an input file; its members are
+            for name, member, problem in bulk.members(path):
+                self.extra_files += 1
+                self.add_data(member, f"{source_file}/{name}", problem)
+            return
         data: bytes | None = None
         if why is None:
             try:
                 data = path.read_bytes()
             except OSError as exc:
                 why = f"cannot read the file ({exc.strerror or exc})"
+        self.add_data(data, source_file, why)
+
+    def add_data(self, data: bytes | None, source_file: str, why: str | None) -> None:
+        """One input file's bytes (or why there are none): skip, parse, queue."""
+        started = now()
+        load_id = self.next_load_id
+        self.next_load_id += 1
         if data is None:
             parsed = file_reject(source_file, why or "unreadable")
             parsed.records = NOT_JUDGED

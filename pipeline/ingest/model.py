@@ -54,6 +54,13 @@ class FilingRecord(FactColumns):
     # (the vendor reader hashes its record's sorted JSON in Rust); when None the loader
     # hashes the columns.
     content_digest: str | None = None
+    # Optional: the number of this filing's rows in `ParsedFile.facts_table` when the
+    # reader fills no per-fact lists at all (the FSDS reader: millions of rows).
+    arrow_fact_count: int | None = None
+
+    @property
+    def fact_count(self) -> int:
+        return self.arrow_fact_count if self.arrow_fact_count is not None else len(self.concepts)
 
 
 def where(source_file: str, record_index: int | None = None, key: str | None = None) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from pipeline.ingest import values as V
+from pipeline.ingest.fsds import parse_fsds
 from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord, where
 from pipeline.ingest.sec import parse_company_facts
 from pipeline.ingest.vendor import finish, read_vendor
@@ -175,6 +176,8 @@ def finish_files(files: list[ParsedFile], *, cast: bool = True) -> None:
 def safe_parse(data: bytes, source_file: str) -> ParsedFile:
     """`parse_bytes` behind the file boundary: a reader bug rejects the file, never the run."""
     try:
+        if source_file.endswith(".zip"):  # a quarterly SEC data-set zip
+            return parse_fsds(data, source_file)
         return parse_bytes(data, source_file)
     except Exception as exc:  # noqa: BLE001 - the file boundary: never raise past it
         return internal_error(source_file, exc, data)

@@ -78,15 +78,16 @@ def seed_symbols(path: Path | None = None) -> dict[int, str]:
 
 
 def resolve_symbol(cik: Any, dei_symbols: list[str]) -> str:
-    """Seed first (the user decides), then the filer's own trading symbol, then the CIK."""
+    """The filer's own trading symbol (dei) when it reports one, else the shipped
+    CIK -> ticker seed (sec_companies.csv), else 'CIK' and the zero-padded CIK."""
+    for candidate in dei_symbols:
+        if candidate.strip():
+            return candidate.strip().upper()
     number = _cik_number(cik)
     if number is not None:
         seeded = seed_symbols().get(number)
         if seeded:
             return seeded
-    for candidate in dei_symbols:
-        if candidate.strip():
-            return candidate.strip().upper()
     return f"CIK{number:010d}" if number is not None else f"CIK{cik}"
 
 

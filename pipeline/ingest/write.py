@@ -50,6 +50,11 @@ EXTRA_COLUMNS = (
     ("raw.load_log", "new_facts", "bigint", None),
     ("raw.rejects", "kind", "varchar", None),
     ("raw.filings", "last_seen_load_id", "bigint", "load_id"),
+    # SEC Financial Statement Data Sets attributes (pipeline/ingest/fsds.py)
+    ("raw.facts", "qtrs", "integer", None),
+    ("raw.facts", "coreg", "varchar", None),
+    ("raw.facts", "segments", "varchar", None),
+    ("raw.facts", "taxonomy_version", "varchar", None),
 )
 
 
@@ -125,7 +130,10 @@ FILING_TYPES = {
 }
 FILING_COLUMNS = tuple(FILING_TYPES)
 FACT_COLUMNS = ("filing_id", "concept", "value_number", "value_text", "unit", "period_start",
-                "period_end")
+                "period_end", "qtrs", "coreg", "segments", "taxonomy_version")
+FACT_OPTIONAL = {"unit": pa.string(), "period_start": pa.date32(), "period_end": pa.date32(),
+                 "qtrs": pa.int32(), "coreg": pa.string(), "segments": pa.string(),
+                 "taxonomy_version": pa.string()}  # NULL where a reader has no such column
 LOG_TYPES = {
     "load_id": pa.int64(), "source_file": pa.string(), "sha256": pa.string(),
     "status": pa.string(), "filings": pa.int64(), "facts": pa.int64(), "rejects": pa.int64(),
@@ -216,15 +224,14 @@ def _vendor_facts(items: list[tuple[PendingFile, list[int]]], fids: list[str]) -
         "concept": concept,
         "value_number": numbers,
         "value_text": table.column("value_text"),
-        "unit": pa.nulls(n, pa.string()),
-        "period_start": pa.nulls(n, pa.date32()),
-        "period_end": pa.nulls(n, pa.date32()),
+        **{c: table.column(c) if c in table.column_names else pa.nulls(n, t)
+           for c, t in FACT_OPTIONAL.items()},
     })
 
 
 def _list_facts(items: list[tuple[PendingFile, list[int]]]) -> pa.Table | None:
     """Facts of the chosen filings of files read into Python lists (SEC)."""
-    cols: dict[str, list[Any]] = {c: [] for c in FACT_COLUMNS}
+    cols: dict[str, list[Any]] = {c: [] for c in FACT_COLUMNS[:7]}
     numbers: list[Any] = []
     for f, positions in items:
         assert f.parsed is not None
@@ -252,6 +259,8 @@ def _list_facts(items: list[tuple[PendingFile, list[int]]]) -> pa.Table | None:
         "unit": pa.array(cols["unit"], pa.string()),
         "period_start": pa.array(cols["period_start"], pa.date32()),
         "period_end": pa.array(cols["period_end"], pa.date32()),
+        **{c: pa.nulls(len(cols["filing_id"]), t) for c, t in FACT_OPTIONAL.items()
+           if c not in cols},
     })
 
 
@@ -281,7 +290,14 @@ def insert_filings(con: duckdb.DuckDBPyConnection, items: list[tuple[PendingFile
             pa.table({c: pa.array(v, FILING_TYPES[c]) for c, v in rows.items()}))
     arrow_items = [(f, p) for f, p in items if p and f.parsed and f.parsed.facts_table is not None]
     list_items = [(f, p) for f, p in items if p and f.parsed and f.parsed.facts_table is None]
-    for facts in (_vendor_facts(arrow_items, []), _list_facts(list_items)):
+    # Arrow facts with their own unit/period columns (FSDS) are not concatenated with the
+    # vendor's three-column tables
+    own = ["unit" in f.parsed.facts_table.column_names  # type: ignore[union-attr]
+           for f, _ in arrow_items]
+    full = [item for item, o in zip(arrow_items, own, strict=True) if o]
+    arrow_items = [item for item, o in zip(arrow_items, own, strict=True) if not o]
+    for facts in (_vendor_facts(arrow_items, []), _vendor_facts(full, []),
+                  _list_facts(list_items)):
         if facts is not None and facts.num_rows:
             # One chunk per column: DuckDB's Arrow scan takes the GIL for each chunk it
             # reads, and while the main thread parses (holding the GIL) each take waits

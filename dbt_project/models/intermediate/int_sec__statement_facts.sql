@@ -2,8 +2,11 @@
     The statement facts of each SEC filing: which of an accession's facts are its own
     current period (and its opening cash), out of the comparatives and notes it also carries.
 
+    - sources `sec` (company facts) and `sec_fsds` (Financial Statement Data Sets, whose
+      facts carry the same period_start/period_end contexts, derived from ddate and qtrs);
     - forms 10-K, 10-Q, 20-F, 40-F and their /A amendments only; numeric facts of concepts
       in the concept map only (like the vendor side), dei (cover page) facts never;
+      consolidated facts only (no FSDS segments, no co-registrant);
     - 'current': instants at the filing's period_end, and durations ending there of about a
       year (FY) or about three months (quarters);
     - quarters' cash flows: 10-Qs report cash flows year-to-date. When a Q2/Q3 filing reports
@@ -31,7 +34,7 @@ with filings as (
         case when fiscal_period = 'FY' then 0
              else try_cast(substr(fiscal_period, 2) as integer) end as quarter
     from {{ ref('stg_raw__filings') }}
-    where source = 'sec'
+    where source in ('sec', 'sec_fsds')  -- company facts and the quarterly data sets
       and regexp_replace(upper(document_type), '/A$', '') in ('10-K', '10-Q', '20-F', '40-F')
       and period_end is not null
       and (fiscal_period = 'FY' or fiscal_period in ('Q1', 'Q2', 'Q3', 'Q4'))
@@ -63,6 +66,10 @@ facts as (
     where f.period_end is not null  -- SEC facts carry dates; skips vendor rows cheaply
       and f.value_number is not null
       and f.concept not like 'dei:%'
+      -- consolidated facts only: a segment member's or a co-registrant's figure (FSDS)
+      -- is never the filer's total (Berkshire reports total assets only by segment)
+      and f.segments is null
+      and f.coreg is null
 ),
 
 {#- the fiscal-year start of a quarter: the start of the durations ending at period_end

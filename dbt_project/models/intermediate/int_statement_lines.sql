@@ -10,29 +10,42 @@ with keys as (
     select * from {{ ref('int_statement_keys') }}
 ),
 
-reported as (
-    select
-        source,
-        symbol,
-        fiscal_year,
-        fiscal_period,
-        statement,
-        line_item,
-        value,
-        value_filing_id,
-        'reported' as method,
-        source_concept,
-        cast(null as varchar) as derivation,
-        cast(null as varchar) as derivation_rule
-    from {{ ref('int_statement_lines__reported') }}
+filed as (
+    select * from {{ ref('int_statement_lines__as_filed') }}
 ),
 
-derived as (
+line_items as (
+    select statement, line_item, ordinal, period_kind from {{ ref('line_items') }}
+),
+
+lines as (
+    -- a year-to-date quarter keeps only its cash-flow instants; its flows come discrete
+    select filed.*
+    from filed
+    inner join keys
+        on filed.source = keys.source
+        and filed.symbol = keys.symbol
+        and filed.fiscal_year = keys.fiscal_year
+        and filed.fiscal_period = keys.fiscal_period
+    inner join line_items
+        on filed.statement = line_items.statement
+        and filed.line_item = line_items.line_item
+    where not (
+        keys.cash_flow_basis = 'year_to_date'
+        and filed.statement = 'cash_flow_statement'
+        and line_items.period_kind <> 'instant'
+    )
+),
+
+quarters as (
     select
         source,
         symbol,
         fiscal_year,
         fiscal_period,
+        period_end,
+        currency,
+        filing_id,
         statement,
         line_item,
         value,
@@ -41,17 +54,7 @@ derived as (
         cast(null as varchar) as source_concept,
         derivation,
         derivation_rule
-    from {{ ref('int_statement_lines__derived') }}
-),
-
-lines as (
-    select * from reported
-    union all
-    select * from derived
-),
-
-line_items as (
-    select statement, line_item, ordinal from {{ ref('line_items') }}
+    from {{ ref('int_statement_lines__quarters') }}
 ),
 
 final as (
@@ -83,6 +86,26 @@ final as (
     -- no ORDER BY: a full sort of every line of the warehouse (6M wide rows at 10,000
     -- companies) ran out of memory; queries order what they read
     where lines.value is not null
+
+    union all
+
+    select
+        source,
+        symbol,
+        fiscal_year,
+        fiscal_period,
+        period_end,
+        currency,
+        filing_id,
+        statement,
+        line_item,
+        cast(value as decimal(38, 10)) as value,
+        value_filing_id,
+        method,
+        source_concept,
+        derivation,
+        derivation_rule
+    from quarters
 )
 
 select * from final

@@ -2,7 +2,8 @@
     Vendor (as-reported) statement facts: every numeric fact of a vendor filing whose
     concept is in the concept map. Vendor values are the filing's own current period, so
     every fact is context 'current'. Cash-flow basis: FY and Q1 flows cover the period
-    itself; Q2-Q4 as-reported (10-Q) cash flows are year-to-date.
+    itself; Q2-Q4 as decided from the data by int_vendor__cash_flow_basis (the filer's own
+    SEC figure, the vendor's cash rollforward, else the 10-Q convention: year-to-date).
     The join to the concept map filters the 2.5-25 million raw facts down early.
 -#}
 with facts as (
@@ -17,6 +18,10 @@ filings as (
     where source = 'vendor'
 ),
 
+quarter_basis as (
+    select filing_id, cash_flow_basis from {{ ref('int_vendor__cash_flow_basis') }}
+),
+
 mapped_concepts as (
     select distinct concept from {{ ref('concept_map') }}
 ),
@@ -27,15 +32,14 @@ final as (
         facts.concept,
         cast(facts.value_number as decimal(38, 10)) as value_number,
         'current' as context,
-        case
-            when filings.fiscal_period in ('Q2', 'Q3', 'Q4') then 'year_to_date'
-            else 'period'
-        end as cash_flow_basis
+        coalesce(quarter_basis.cash_flow_basis, 'period') as cash_flow_basis
     from facts
     inner join mapped_concepts
         on facts.concept = mapped_concepts.concept
     inner join filings
         on facts.filing_id = filings.filing_id
+    left join quarter_basis
+        on facts.filing_id = quarter_basis.filing_id
 )
 
 select * from final

@@ -13,12 +13,12 @@ ranked as (
         row_number() over (
             partition by source, symbol
             order by period_end desc nulls last, is_amendment desc, filed_date desc nulls last,
-                load_id desc, record_index desc nulls last, filing_id desc
+                last_seen_load_id desc, record_index desc nulls last, filing_id desc
         ) as recency
     from filings
 ),
 
-final as (
+identities as (
     select
         source,
         symbol,
@@ -29,6 +29,18 @@ final as (
         count(*) as filings
     from ranked
     group by source, symbol
+),
+
+-- the industry template chosen from the data (int_company_templates)
+final as (
+    select
+        identities.*,
+        templates.industry_template,
+        templates.template_basis
+    from identities
+    left join {{ ref('int_company_templates') }} as templates
+        on identities.source = templates.source
+        and identities.symbol = templates.symbol
 )
 
 select * from final

@@ -21,7 +21,7 @@ with filings as (
         fiscal_period,
         period_end
     from {{ ref('stg_raw__filings') }}
-    where source = 'sec'
+    where source in ('sec', 'sec_fsds')
       and regexp_replace(upper(document_type), '/A$', '') in ('10-K', '10-Q', '20-F', '40-F')
 ),
 

@@ -11,7 +11,11 @@ renamed as (
         value_text,
         unit,
         period_start,
-        period_end
+        period_end,
+        qtrs,
+        coreg,
+        segments,
+        taxonomy_version
     from source
 )
 

@@ -48,6 +48,19 @@ term_values as (
     select * from {{ ref('int_tieout__term_values') }}
 ),
 
+-- rules that do not apply to a filer's industry template (bank, insurer, reit): skipped
+-- with the seed's reason (int_company_templates chooses the template from the data)
+not_applicable as (
+    select
+        templates.source,
+        templates.symbol,
+        applicability.rule_id,
+        applicability.reason
+    from {{ ref('int_company_templates') }} as templates
+    inner join {{ ref('tieout_rule_applicability') }} as applicability
+        on templates.industry_template = applicability.industry_template
+),
+
 -- slot counts and formula names per rule variant: int_tieout__variant_slots
 variant_slots as (
     select * from {{ ref('int_tieout__variant_slots') }}
@@ -117,6 +130,9 @@ joined as (
         chosen.own_derived,
         chosen.derived_terms,
         chosen.uses_previous_filing,
+        chosen.reading,
+        chosen.reading_reason,
+        not_applicable.reason as not_applicable_reason,
         units.rounding_unit as own_rounding_unit,
         previous_units.rounding_unit as previous_rounding_unit
     from chosen
@@ -134,12 +150,20 @@ joined as (
     left join missing
         on chosen.mart_key_id = missing.mart_key_id
         and chosen.rule_id = missing.rule_id
+    left join not_applicable
+        on keys.source = not_applicable.source
+        and keys.symbol = not_applicable.symbol
+        and chosen.rule_id = not_applicable.rule_id
 ),
 
 skip_reasons as (
     select
         *,
         nullif(concat_ws('; ',
+            case
+                when not_applicable_reason is not null
+                    then 'not applicable: ' || not_applicable_reason
+            end,
             case
                 when periods = 'annual' and fiscal_period <> 'FY'
                     then 'annual periods only (' || fiscal_period || ' row)'
@@ -294,6 +318,11 @@ final as (
         tolerance,
         status,
         case
+            when reading is not null and not_applicable_reason is null
+                then 'reading: ' || reading || coalesce(' (' || reading_reason || ')', '') || '. '
+            else ''
+        end
+        || case
             when status = 'skipped' then 'skipped: ' || skip_reason
             else
                 formula

@@ -21,6 +21,10 @@ terms as (
     from {{ ref('tieout_rule_terms') }}
 ),
 
+statement_lines as (
+    select * from {{ ref('int_tieout__lines') }}
+),
+
 lines as (
     select
         keys.mart_key_id,
@@ -29,7 +33,7 @@ lines as (
         statement_lines.method,
         statement_lines.derivation,
         statement_lines.derivation_rule
-    from {{ ref('int_statement_lines') }} as statement_lines
+    from statement_lines
     inner join keys
         on statement_lines.source = keys.source
         and statement_lines.symbol = keys.symbol

@@ -22,6 +22,13 @@ term_values as (
 -- slot counts and formula names per rule variant: int_tieout__variant_slots
 variant_slots as (
     select * from {{ ref('int_tieout__variant_slots') }}
+    -- confirm_* identities decide readings (int_tieout__readings); they are not rules
+    where rule_id in (select rule_id from {{ ref('tieout_rules') }})
+),
+
+-- the evidence for each reading of a rule with two readings of the filer's structure
+readings as (
+    select * from {{ ref('int_tieout__readings') }}
 ),
 
 selecting_slots as (
@@ -98,7 +105,11 @@ per_variant as (
         present.divisor,
         coalesce(present.uses_previous_filing, false) as uses_previous_filing,
         present.own_derived,
-        present.derived_terms
+        present.derived_terms,
+        readings.reading,
+        readings.reason as reading_reason,
+        coalesce(readings.reading_group, variant_slots.variant) as reading_group,
+        coalesce(readings.evidence_rank, 4) as evidence_rank
     from keys
     cross join variant_slots
     left join selecting_slots
@@ -108,9 +119,15 @@ per_variant as (
         on keys.mart_key_id = present.mart_key_id
         and variant_slots.rule_id = present.rule_id
         and variant_slots.variant = present.variant
+    left join readings
+        on keys.mart_key_id = readings.mart_key_id
+        and variant_slots.rule_id = readings.rule_id
+        and variant_slots.variant = readings.variant
 ),
 
--- the lowest selected variant, else the first; ranked only for rules with alternatives
+-- the lowest selected variant, else the first; among the selected readings of one group
+-- (a variant and its alternative readings) the best-evidenced one (int_tieout__readings);
+-- ranked only for rules with alternatives
 chosen as (
     select * from per_variant
     where variants = 1
@@ -119,7 +136,7 @@ chosen as (
     where variants > 1
     qualify row_number() over (
         partition by mart_key_id, rule_id
-        order by is_selected desc, variant
+        order by is_selected desc, reading_group, evidence_rank, variant
     ) = 1
 )
 

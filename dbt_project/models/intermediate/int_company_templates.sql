@@ -1,0 +1,126 @@
+{#-
+    The industry template of every (source, symbol): `bank`, `insurer`, `reit` or
+    `commercial`, chosen from the data (seed industry_templates):
+    1. the SIC code, where the source gives it (the sec_companies seed, by CIK);
+    2. else, for a filer whose balance sheet is unclassified (no current assets or
+       liabilities reported: the defining trait of the bank, insurer and REIT templates),
+       the concepts it reports (a bank's noninterest income or loan-loss provision, an
+       insurer's premiums earned or benefits and claims, investment property); where
+       concepts of two templates are reported, the one with more of its concepts wins
+       (ties: bank, insurer, reit). A money lender with a classified balance sheet (the
+       seed TROO reports a loan-loss provision and current assets) stays commercial;
+    3. else `commercial`.
+    template_basis says which, in words. Read by marts.companies and the tie-out
+    evaluation (rules that do not apply to a template are skipped with the reason).
+-#}
+with filings as (
+    select distinct filing_id, source, symbol, cik
+    from {{ ref('stg_raw__filings') }}
+    where symbol is not null
+),
+
+templates as (
+    select * from {{ ref('industry_templates') }}
+),
+
+companies as (
+    select
+        source,
+        symbol,
+        max(try_cast(cik as bigint)) as cik_number
+    from filings
+    group by source, symbol
+),
+
+by_sic as (
+    select
+        companies.source,
+        companies.symbol,
+        templates.industry_template,
+        'SIC ' || sec_companies.sic || ' (sec_companies seed)' as template_basis
+    from companies
+    inner join {{ ref('sec_companies') }} as sec_companies
+        on companies.cik_number = try_cast(sec_companies.cik as bigint)
+    inner join templates
+        on templates.basis = 'sic'
+        and sec_companies.sic between templates.sic_from and templates.sic_to
+    where companies.source = 'sec'
+),
+
+sic_known as (
+    select companies.source, companies.symbol, sec_companies.sic
+    from companies
+    inner join {{ ref('sec_companies') }} as sec_companies
+        on companies.cik_number = try_cast(sec_companies.cik as bigint)
+    where companies.source = 'sec' and sec_companies.sic is not null
+),
+
+concepts_reported as (
+    select distinct
+        filings.source,
+        filings.symbol,
+        templates.industry_template,
+        templates.concept
+    from {{ ref('stg_raw__facts') }} as facts
+    inner join templates
+        on templates.basis in ('concept', 'classified')
+        and facts.concept = templates.concept
+    inner join filings
+        on facts.filing_id = filings.filing_id
+),
+
+classified as (
+    select distinct source, symbol
+    from concepts_reported
+    where industry_template = 'commercial'
+),
+
+by_concept as (
+    select
+        source,
+        symbol,
+        industry_template,
+        'concepts reported: ' || string_agg(concept, ', ' order by concept) as template_basis
+    from concepts_reported
+    where industry_template <> 'commercial'
+        and not exists (
+            select 1 from classified
+            where classified.source = concepts_reported.source
+                and classified.symbol = concepts_reported.symbol
+        )
+    group by source, symbol, industry_template
+    qualify row_number() over (
+        partition by source, symbol
+        order by count(*) desc,
+            case industry_template when 'bank' then 1 when 'insurer' then 2 else 3 end
+    ) = 1
+),
+
+final as (
+    select
+        companies.source,
+        companies.symbol,
+        coalesce(by_sic.industry_template,
+                 case when sic_known.symbol is null then by_concept.industry_template end,
+                 'commercial') as industry_template,
+        coalesce(by_sic.template_basis,
+                 case when sic_known.symbol is not null
+                     then 'SIC ' || sic_known.sic || ' (sec_companies seed): not a bank, insurer or REIT code'
+                 end,
+                 by_concept.template_basis,
+                 case when classified.symbol is not null
+                     then 'a classified balance sheet (current assets or liabilities reported)'
+                 end,
+                 'no bank, insurer or REIT concept reported') as template_basis
+    from companies
+    left join by_sic
+        on companies.source = by_sic.source and companies.symbol = by_sic.symbol
+    left join sic_known
+        on companies.source = sic_known.source and companies.symbol = sic_known.symbol
+    left join by_concept
+        on companies.source = by_concept.source and companies.symbol = by_concept.symbol
+    left join classified
+        on companies.source = classified.source and companies.symbol = classified.symbol
+)
+
+select * from final
