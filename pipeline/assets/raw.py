@@ -15,7 +15,7 @@ queries against what was written, so they also run in production:
 
 The first three read only this run's loads (`load_id` above the last one before the
 run; all of raw under `--full-refresh`) plus one whole-table invariant, so a run that
-loads nothing checks in milliseconds (docs/NOOP.md).
+loads nothing checks in milliseconds (README: "Runs with nothing new").
 
 The DuckDB connection is closed before the asset returns: dbt runs next in the same
 process tree and DuckDB has one writer.
