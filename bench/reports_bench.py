@@ -33,24 +33,17 @@ sys.path.insert(0, str(REPO))
 from pipeline import config  # noqa: E402
 from pipeline.reports import build  # noqa: E402
 from pipeline.resources import dbt_executable  # noqa: E402
-from pipeline.warehouse import session  # noqa: E402
+from pipeline.warehouse import dbt_env, session  # noqa: E402
 
 TARGET_SECONDS = 30.0
-# The generator lives in bench/ once the old benchmark moves there; pipeline/bench before.
-GENERATOR_MODULES = ("bench.generate", "pipeline.bench.generate")
 
 
 def generator() -> Any:
-    for name in GENERATOR_MODULES:
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    raise SystemExit(f"no synthetic-data generator found (tried {', '.join(GENERATOR_MODULES)})")
+    return importlib.import_module("bench.generate")
 
 
 def dbt(db: Path, *args: str) -> None:
-    env = {**config.dbt_env(), "WAREHOUSE_DB": str(db)}
+    env = dbt_env(db)
     cmd = [dbt_executable(), *args, "--project-dir", str(config.DBT_PROJECT_DIR),
            "--profiles-dir", str(config.DBT_PROJECT_DIR)]
     proc = subprocess.run(cmd, cwd=config.DBT_PROJECT_DIR, env=env, text=True,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import config
+from pipeline import warehouse
 from pipeline.reports import pages, templates
 from pipeline.reports.data import ReportData, RuleSummary, load
 from pipeline.reports.paths import COMPANIES_DIR, INDEX, company_filename
@@ -59,7 +59,7 @@ def _render_companies(indexes: Sequence[int]) -> int:
 
 def render_jobs() -> int:
     """Worker processes for the pages: $REPORTS_JOBS, else the warehouse's thread budget."""
-    return max(1, int(os.environ.get("REPORTS_JOBS") or config.threads()))
+    return max(1, int(os.environ.get("REPORTS_JOBS") or warehouse.threads()))
 
 
 def render_site(data: ReportData, target: Path, *, warehouse_label: str,
