@@ -14,15 +14,7 @@ mr_ttm as (
 ),
 
 ar as (
-    select source, symbol, fiscal_year, fiscal_period, ratio, value
-    from {{ ref('financial_ratios_ar') }}
-    unpivot include nulls (
-        value for ratio in (
-            {% for ratio in ratios_definitions() -%}
-            {{ ratio.name }}{{ ',' if not loop.last }}
-            {% endfor %}
-        )
-    )
+    {{ ratios_long(ref('financial_ratios_ar')) }}
 ),
 
 unioned as (
