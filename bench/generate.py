@@ -783,6 +783,9 @@ class Injection:
     rule_id: str
     line_items: tuple[str, ...]
     delta: float
+    # The year also has Q1-Q3 10-Qs, so the warehouse derives its Q4 (FY - 9M): an error
+    # in an identity of flows carries into that Q4 (iter_expected_failures).
+    has_quarters: bool = False
 
 
 def _delta(rng: random.Random, lines: dict[str, Any], ref: str) -> int:
@@ -1150,8 +1153,9 @@ def company_filings(seed: int, index: int, years: int,
         if fiscal_year in injections:
             rule = injections[fiscal_year]
             items, delta = inject(rule, rng, lines, p)
-            injected.append(Injection(file_name, p.symbol, fiscal_year, "FY", rule, items,
-                                      delta))
+            injected.append(Injection(
+                file_name, p.symbol, fiscal_year, "FY", rule, items, delta,
+                has_quarters=fiscal_year > LAST_FISCAL_YEAR - p.quarterly_years))
         elif fiscal_year in corrections:
             d = _delta(rng, lines, "operating_expenses")
             lines["operating_expenses"] += d
@@ -1259,10 +1263,24 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
     return orjson.loads(manifest_path(out_dir).read_bytes())
 
 
-def iter_expected_failures(manifest: dict[str, Any]) -> Iterator[tuple[str, int, str, str]]:
-    """(symbol, fiscal_year, fiscal_period, rule_id) of every injected error."""
+# Rules between flows that a derived fourth quarter (FY - 9M, line by line) inherits from
+# its fiscal year: EPS is not differenced (Q4 EPS is NULL) and the cash roll-forward is
+# annual only; balance-sheet rules concern instants.
+Q4_INHERITED_PREFIXES = ("is_", "cf_")
+Q4_NOT_INHERITED = {"is_eps_basic", "cf_cash_rollforward"}
+
+
+def iter_expected_failures(manifest: dict[str, Any], *, derived_q4: bool = True
+                           ) -> Iterator[tuple[str, int, str, str]]:
+    """(symbol, fiscal_year, fiscal_period, rule_id) of every injected error, and (unless
+    `derived_q4` is False: a reading of the filings alone) of the derived Q4 that inherits
+    it when the year has quarterly filings."""
     for item in manifest["injected"]:
         yield item["symbol"], item["fiscal_year"], item["fiscal_period"], item["rule_id"]
+        rule = item["rule_id"]
+        if (derived_q4 and item.get("has_quarters") and item["fiscal_period"] == "FY"
+                and rule.startswith(Q4_INHERITED_PREFIXES) and rule not in Q4_NOT_INHERITED):
+            yield item["symbol"], item["fiscal_year"], "Q4", rule
 
 
 def main(argv: list[str] | None = None) -> int:
