@@ -228,6 +228,8 @@ def dimension_null_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
         ).fetchone() or (0, 0)
     except duckdb.CatalogException:
         return []
+    if not q4_total and not ttm_total:  # annual filings only: nothing to say
+        return []
     return [
         f"Quarters: {q4_null:,} of {q4_total:,} derived Q4 values NULL with a reason "
         "(marts.quarterly_flows); "
