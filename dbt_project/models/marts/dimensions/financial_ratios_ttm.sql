@@ -105,29 +105,7 @@ prepared as (
 ),
 
 inputs as (
-    select
-        current_row.*,
-        case when prior_row.has_balance_sheet then 'average' else 'closing' end
-            as balance_basis,
-        prior_row.revenue as prior_revenue,
-        prior_row.ni as prior_ni,
-        prior_row.total_assets as prior_total_assets,
-        prior_row.stockholders_equity as prior_stockholders_equity,
-        prior_row.eps_basic as prior_eps_basic,
-        prior_row.net_cash_operating as prior_net_cash_operating_same_basis,
-        {% for item in ['total_assets', 'stockholders_equity', 'accounts_receivable'] -%}
-        case
-            when prior_row.has_balance_sheet
-                then (prior_row.{{ item }} + current_row.{{ item }}) / 2
-            else current_row.{{ item }}
-        end as avg_{{ item }}{{ ',' if not loop.last }}
-        {% endfor %}
-    from prepared as current_row
-    left join prepared as prior_row
-        on current_row.source = prior_row.source
-        and current_row.symbol = prior_row.symbol
-        and current_row.fiscal_year - 1 = prior_row.fiscal_year
-        and current_row.fiscal_period = prior_row.fiscal_period
+    {{ ratios_prior_year_inputs('prepared') }}
 ),
 
 final as (
