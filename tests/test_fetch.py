@@ -24,10 +24,11 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +43,7 @@ from pipeline.fetch import FetchSettings, run_fetch, settings_from_env
 from pipeline.fetch.http import Downloader, parse_retry_after
 from pipeline.fetch.ratelimit import RateLimiter
 from pipeline.fetch.redact import Redactor
+from pipeline.fetch.settings import parse_quarters
 from pipeline.fetch.store import (
     STATE_FILE,
     UnsafeName,
@@ -52,7 +54,7 @@ from pipeline.fetch.store import (
 )
 from pipeline.ingest.load import load_seeds
 from pipeline.resources import SeedsResource
-from tests.helpers import TEST_DATA
+from tests.helpers import TEST_DATA, query
 
 VENDOR_FIXTURES = TEST_DATA / "fetch" / "vendor"
 SEC_FIXTURES = {
@@ -85,11 +87,14 @@ class FakeApi:
     counts: Counter[str] = field(default_factory=Counter)
     send_validators: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # /bulk/<name>: the SEC's bulk zips, set per test (bytes, or (bytes, declared length))
+    bulk: dict[str, bytes | tuple[bytes, int]] = field(default_factory=dict)
 
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
             self.counts.clear()
+            self.bulk.clear()
         self.send_validators = True
 
     def seen(self, prefix: str) -> list[Seen]:
@@ -107,6 +112,8 @@ class FakeApi:
             self.vendor(h, query)
         elif parts.path.startswith("/sec/"):
             self.sec(h, parts.path.removeprefix("/sec/"))
+        elif parts.path.startswith("/bulk/"):
+            self.bulk_file(h, parts.path.removeprefix("/bulk/"))
         elif parts.path.startswith("/sec-moved/"):
             h.reply(301, b"", {"Location": "/sec/" + parts.path.removeprefix("/sec-moved/")})
         elif parts.path.startswith("/sec-away/"):
@@ -161,6 +168,17 @@ class FakeApi:
         if cik not in SEC_FIXTURES:
             return h.reply(404, b"NoSuchKey")
         return self.serve(h, SEC_FIXTURES[cik].read_bytes(), gzip_ok=cik == "0001640147")
+
+    def bulk_file(self, h: Handler, name: str) -> None:
+        if not h.headers.get("User-Agent", "").strip():
+            return h.reply(403, b"Undeclared Automated Tool")
+        with self.lock:
+            body = self.bulk.get(name)
+        if body is None:
+            return h.reply(404, b"NoSuchKey")
+        if isinstance(body, tuple):  # cut short: fewer bytes than Content-Length says
+            return h.raw(200, body[0], {"Content-Length": str(body[1])})
+        return self.serve(h, body)
 
     def serve(self, h: Handler, body: bytes, gzip_ok: bool = False) -> None:
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
@@ -664,6 +682,198 @@ def test_lock_blocks_a_concurrent_fetch(server: tuple[str, FakeApi], tmp_path: P
         report = run_fetch(settings(server[0], ciks=("1997711",)), tmp_path)
     assert report.outcomes[0].status == "failed"
     assert "another fetch is running" in report.outcomes[0].error
+
+
+# -- SEC bulk zips: data-set quarters and companyfacts.zip ---------------------------------
+
+REAL_QUARTER = TEST_DATA / "sec_fsds" / "2009q3.zip"
+SUB_HEADER = "adsh\tcik\tname\tsic\tform\tperiod\tfy\tfp\tfiled"
+NUM_HEADER = "adsh\ttag\tversion\tddate\tqtrs\tuom\tsegments\tcoreg\tvalue"
+
+
+def quarter_zip(members: tuple[str, ...] = ("sub.txt", "num.txt"),
+                compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A one-submission data-set zip (tab-separated, latin-1) with the given members."""
+    adsh = "0009990001-09-000001"
+    text = {
+        "sub.txt": f"{SUB_HEADER}\n{adsh}\t9990001\tTEST BANCORP\t6021\t10-Q\t20091231"
+                   "\t2009\tQ4\t20100210\n",
+        "num.txt": f"{NUM_HEADER}\n{adsh}\tAssets\tus-gaap/2009\t20091231\t0\tUSD"
+                   "\t\t\t1000.0000\n",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as zf:
+        for name in members:
+            zf.writestr(name, text[name].encode("latin-1"))
+    return buffer.getvalue()
+
+
+def companyfacts_zip() -> bytes:
+    """companyfacts.zip as the SEC publishes it: one CIK##########.json per company."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for cik, path in SEC_FIXTURES.items():
+            zf.writestr(f"CIK{cik}.json", path.read_bytes())
+    return buffer.getvalue()
+
+
+def bulk_settings(base: str, **overrides: Any) -> FetchSettings:
+    return settings(base, sec_fsds_url=f"{base}/bulk/{{quarter}}.zip",
+                    sec_companyfacts_zip_url=f"{base}/bulk/companyfacts.zip", **overrides)
+
+
+def statuses(report: Any) -> list[tuple[str, str, str]]:
+    return [(o.source, o.target, o.status) for o in report.outcomes]
+
+
+def test_quarter_fetched_once_then_skipped_without_a_request(
+        api: FakeApi, server: tuple[str, FakeApi], tmp_path: Path) -> None:
+    base = server[0]
+    api.bulk.update({"2009q3.zip": REAL_QUARTER.read_bytes(), "2009q4.zip": quarter_zip()})
+    seeds = tmp_path / "seeds"
+    s = bulk_settings(base, sec_fsds_quarters=("2009q3", "2009Q4"))
+    assert statuses(run_fetch(s, seeds)) == [("sec_fsds", "2009q3", "downloaded"),
+                                             ("sec_fsds", "2009q4", "downloaded")]
+    assert (seeds / "sec-fsds-2009q3.zip").read_bytes() == REAL_QUARTER.read_bytes()
+    assert (seeds / "sec-fsds-2009q4.zip").read_bytes() == quarter_zip()
+    assert [(r.path, r.headers.get("User-Agent")) for r in api.requests] == [
+        ("/bulk/2009q3.zip", UA), ("/bulk/2009q4.zip", UA)]
+    # a published quarter does not change: the next fetch makes no request at all (the
+    # asset reports them as skipped, and the check passes)
+    api.requests.clear()
+    fetcher = FetcherResource(**fast_settings(
+        base, sec_fsds_quarters=["2009q3", "2009q4"],
+        sec_fsds_url=f"{base}/bulk/{{quarter}}.zip"))
+    result, _ = run_asset(fetcher, seeds)
+    assert {k: v["status"] for k, v in downloads(result).items()} == {
+        ("sec_fsds", "2009q3"): "skipped", ("sec_fsds", "2009q4"): "skipped"}
+    meta = result.asset_materializations_for_node("fetched_filings")[0].metadata
+    assert meta["files_skipped"].value == 2 and meta["files_downloaded"].value == 0
+    assert result.get_asset_check_evaluations()[0].passed
+    assert api.requests == []
+    # a quarter deleted from SEEDS_DIR is downloaded again (only that one)
+    (seeds / "sec-fsds-2009q4.zip").unlink()
+    assert statuses(run_fetch(s, seeds)) == [("sec_fsds", "2009q3", "skipped"),
+                                             ("sec_fsds", "2009q4", "downloaded")]
+    assert [r.path for r in api.requests] == ["/bulk/2009q4.zip"]
+    # the loader reads what landed: the real quarter's 435 submissions, the synthetic one
+    summary = load_seeds(seeds, tmp_path / "w.duckdb")
+    assert (summary.files_seen, summary.files_loaded, summary.files_rejected) == (2, 2, 0)
+    assert query(tmp_path / "w.duckdb", "select source_file, status, records, filings "
+                 "from raw.load_log order by source_file") == [
+        ("sec-fsds-2009q3.zip", "loaded", 435, 435), ("sec-fsds-2009q4.zip", "loaded", 1, 1)]
+
+
+def test_corrupt_truncated_or_foreign_zips_are_never_installed(
+        api: FakeApi, server: tuple[str, FakeApi], tmp_path: Path) -> None:
+    good = companyfacts_zip()
+    stored = quarter_zip(compression=zipfile.ZIP_STORED)
+    assert stored.count(b"1000.0000") == 1
+    api.bulk.update({
+        "companyfacts.zip": good,
+        "2010q1.zip": (quarter_zip(), len(quarter_zip()) + 100),  # cut short
+        "2010q2.zip": quarter_zip(members=("sub.txt",)),  # no num.txt
+        "2010q3.zip": stored.replace(b"1000.0000", b"9000.0000"),  # CRC mismatch
+        "2010q4.zip": quarter_zip()[: len(quarter_zip()) // 2],  # no central directory
+    })
+    s = bulk_settings(server[0], sec_fsds_quarters=("2010q1", "2010q2", "2010q3", "2010q4"),
+                      sec_companyfacts_zip=True)
+    report = run_fetch(s, tmp_path)
+    errors = {o.target: o.error for o in report.outcomes}
+    assert statuses(report) == [("sec_fsds", q, "failed") for q in
+                                ("2010q1", "2010q2", "2010q3", "2010q4")] + [
+        ("sec", "companyfacts.zip", "downloaded")]
+    assert errors["2010q1"] == (f"truncated body: {len(quarter_zip())} of "
+                                f"{len(quarter_zip()) + 100} bytes (Content-Length) "
+                                "(after 3 attempts)")
+    assert errors["2010q2"] == ("2010q2.zip is not a Financial Statement Data Sets zip (no "
+                                "num.txt; members: sub.txt) (after 1 attempt)")
+    assert errors["2010q3"].startswith("zip member num.txt is corrupt (Bad CRC-32")
+    assert errors["2010q4"].startswith("not a readable zip (")
+    assert Counter(r.path for r in api.requests) == Counter({
+        "/bulk/2010q1.zip": 3, "/bulk/2010q2.zip": 1, "/bulk/2010q3.zip": 3,
+        "/bulk/2010q4.zip": 3, "/bulk/companyfacts.zip": 1})
+    # a broken companyfacts.zip never replaces the good one already there
+    api.bulk["companyfacts.zip"] = good[: len(good) // 2]
+    api.bulk["2010q2.zip"] = b"<html>Request Rate Threshold Exceeded</html>"
+    report = run_fetch(bulk_settings(server[0], sec_companyfacts_zip=True,
+                                     sec_fsds_quarters=("2010q2",)), tmp_path)
+    assert statuses(report) == [("sec_fsds", "2010q2", "failed"),
+                                ("sec", "companyfacts.zip", "failed")]
+    assert report.outcomes[1].error.startswith("not a readable zip (")
+    assert (tmp_path / "sec-companyfacts.zip").read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".fetch_lock", STATE_FILE, "sec-companyfacts.zip"]  # no quarter, no temp file
+
+
+def test_companyfacts_zip_conditional_and_read_member_by_member(
+        api: FakeApi, server: tuple[str, FakeApi], tmp_path: Path) -> None:
+    api.bulk["companyfacts.zip"] = companyfacts_zip()
+    s = bulk_settings(server[0], sec_companyfacts_zip=True)
+    seeds = tmp_path / "seeds"
+    assert statuses(run_fetch(s, seeds)) == [("sec", "companyfacts.zip", "downloaded")]
+    target = seeds / "sec-companyfacts.zip"
+    before = {p.name: p.stat().st_mtime_ns for p in seeds.iterdir()}
+    state = json.loads((seeds / STATE_FILE).read_text())["files"]["sec-companyfacts.zip"]
+    assert state["size"] == len(companyfacts_zip())
+    assert state["mtime_ns"] == target.stat().st_mtime_ns
+    assert statuses(run_fetch(s, seeds)) == [("sec", "companyfacts.zip", "not_modified")]
+    last = api.requests[-1]
+    assert last.status == 304 and last.headers["If-None-Match"].startswith('"')
+    assert {p.name: p.stat().st_mtime_ns for p in seeds.iterdir()} == before
+    # a bigger archive than FETCH_MAX_BULK_BYTES allows fails; the held one stays
+    api.bulk["companyfacts.zip"] = companyfacts_zip() + b"\0"
+    [small] = run_fetch(bulk_settings(server[0], sec_companyfacts_zip=True,
+                                      max_bulk_bytes=1000), seeds).outcomes
+    assert small.error == (f"body of {len(companyfacts_zip()) + 1} bytes exceeds "
+                           "FETCH_MAX_BULK_BYTES (after 1 attempt)")
+    summary = load_seeds(seeds, tmp_path / "w.duckdb")
+    assert (summary.files_seen, summary.files_loaded, summary.files_rejected) == (2, 2, 0)
+    assert query(tmp_path / "w.duckdb", "select source_file from raw.load_log "
+                 "order by 1") == [("sec-companyfacts.zip/CIK0001640147.json",),
+                                   ("sec-companyfacts.zip/CIK0001997711.json",)]
+
+
+def test_bulk_settings_parsing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    on = {"FETCH_ENABLED": "1"}
+    s = settings_from_env({**on, "FETCH_SEC_FSDS_QUARTERS": "2011q1, 2009Q3 2010q4..2011q2",
+                           "FETCH_SEC_COMPANYFACTS_ZIP": "yes", "FETCH_MAX_BULK_BYTES": "5"})
+    assert s.sec_fsds_quarters == ("2009q3", "2010q4", "2011q1", "2011q2")
+    assert s.sec_companyfacts_zip and s.max_bulk_bytes == 5
+    assert s.sec_fsds_url == ("https://www.sec.gov/files/dera/data/"
+                              "financial-statement-data-sets/{quarter}.zip")
+    assert s.sec_companyfacts_zip_url == \
+        "https://www.sec.gov/Archives/edgar/daily-index/xbrl/companyfacts.zip"
+    assert settings_from_env({**on, "FETCH_SEC_FSDS_QUARTERS": "2009q4-2010q1"}
+                             ).sec_fsds_quarters == ("2009q4", "2010q1")
+    defaults = settings_from_env(on)
+    assert defaults.sec_fsds_quarters == () and not defaults.sec_companyfacts_zip
+    assert defaults.max_bulk_bytes == 4 << 30
+    # while fetching is off nothing is parsed
+    assert settings_from_env({"FETCH_SEC_FSDS_QUARTERS": "junk"}).enabled is False
+    for env, message in [
+        ({"FETCH_SEC_FSDS_QUARTERS": "2009q5"}, "'2009q5' is not a quarter like 2009q3"),
+        ({"FETCH_SEC_FSDS_QUARTERS": "2008q4"}, "'2008q4' is before 2009q1"),
+        ({"FETCH_SEC_FSDS_QUARTERS": "2011q2..2010q1"}, "range '2011q2..2010q1' ends before"),
+        ({"FETCH_SEC_FSDS_QUARTERS": "2999q1"}, "'2999q1' has not ended yet"),
+        ({"FETCH_SEC_FSDS_URL": "https://x.example/fsds.zip"}, "must contain {quarter}"),
+        ({"FETCH_SEC_COMPANYFACTS_ZIP": "maybe"}, "FETCH_SEC_COMPANYFACTS_ZIP must be one"),
+        ({"FETCH_MAX_BULK_BYTES": "1.5GB"}, "FETCH_MAX_BULK_BYTES must be a int"),
+        ({"FETCH_BULK_DEADLINE": "0"}, "bulk_deadline_seconds must be positive"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            settings_from_env({**on, **env})
+    assert parse_quarters("2024q1", today=date(2024, 4, 1)) == ("2024q1",)
+    with pytest.raises(ValueError, match="has not ended yet"):
+        parse_quarters("2024q1", today=date(2024, 3, 31))
+    # no SEC user agent: every bulk download fails without a request
+    monkeypatch.setattr(socket, "socket", _NoSockets)
+    report = run_fetch(bulk_settings("http://127.0.0.1:9", sec_user_agent="",
+                                     sec_fsds_quarters=("2009q3",), sec_companyfacts_zip=True),
+                       tmp_path)
+    assert statuses(report) == [("sec_fsds", "2009q3", "failed"),
+                                ("sec", "companyfacts.zip", "failed")]
+    assert all(o.error.startswith("SEC_USER_AGENT is not set") for o in report.outcomes)
 
 
 # -- units --------------------------------------------------------------------------------

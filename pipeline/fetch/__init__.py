@@ -1,8 +1,9 @@
-"""Downloading filings (vendor API and SEC company facts) into SEEDS_DIR, off by default.
+"""Downloading filings (vendor API, SEC company facts, the SEC's bulk zips: Financial
+Statement Data Sets quarters and companyfacts.zip) into SEEDS_DIR, off by default.
 
-The loader only ever reads complete `*.json` files in SEEDS_DIR, so everything here is
-about getting a whole, valid JSON document there atomically, politely (rate limits,
-conditional requests, backoff) and without ever leaking the vendor API key.
+The loader reads every `*.json` and `*.zip` in SEEDS_DIR, so everything here is about
+getting a whole, valid document there atomically, politely (rate limits, conditional
+requests, backoff) and without ever leaking the vendor API key.
 """
 
 from pipeline.fetch.runner import FetchReport, Outcome, run_fetch

@@ -111,6 +111,7 @@ class Downloader:
         log: logging.Logger | logging.LoggerAdapter | object = LOG,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        max_bytes_setting: str = "FETCH_MAX_BYTES",
     ) -> None:
         self.timeout = timeout
         self.attempt_deadline = attempt_deadline
@@ -119,6 +120,7 @@ class Downloader:
         self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
         self.max_bytes = max_bytes
+        self.max_bytes_setting = max_bytes_setting  # named in "too large" errors
         self.redact = redact
         self.log = log
         self.sleep = sleep
@@ -259,7 +261,7 @@ class Downloader:
         expected = int(length_header) if length_header and length_header.strip().isdigit() \
             else None
         if expected is not None and expected > self.max_bytes:
-            raise DownloadError(f"body of {expected} bytes exceeds FETCH_MAX_BYTES",
+            raise DownloadError(f"body of {expected} bytes exceeds {self.max_bytes_setting}",
                                 retryable=False)
         encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
         if encoding not in ("identity", "gzip", "x-gzip"):
@@ -286,7 +288,8 @@ class Downloader:
                     data = inflate.decompress(chunk) if inflate else chunk
                     size += len(data)
                     if size > self.max_bytes:
-                        raise DownloadError("body exceeds FETCH_MAX_BYTES", retryable=False)
+                        raise DownloadError(f"body exceeds {self.max_bytes_setting}",
+                                            retryable=False)
                     digest.update(data)
                     out.write(data)
                 if inflate is not None:

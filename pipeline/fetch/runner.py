@@ -1,4 +1,12 @@
-"""Plan and run every download of one fetch: vendor symbols x periods, then SEC CIKs.
+"""Plan and run every download of one fetch: vendor symbols x periods, SEC CIKs, then
+the SEC bulk zips (Financial Statement Data Sets quarters, companyfacts.zip).
+
+The bulk zips are large (a quarter ~50-100 MB, companyfacts.zip ~1.3 GB): they stream
+to disk under their own size and time limits (FETCH_MAX_BULK_BYTES,
+FETCH_BULK_DEADLINE) and are validated by opening the zip's central directory from the
+file (never held in memory). A quarter is immutable once published: a quarter already
+downloaded (the state file vouches for the bytes on disk) is skipped without a request.
+companyfacts.zip changes daily and is fetched conditionally (ETag / Last-Modified).
 
 Each download is independent: a bad symbol, a missing key or a server that keeps
 failing produces one `failed` outcome naming the symbol or CIK, and the loop goes on.
@@ -10,6 +18,8 @@ from __future__ import annotations
 
 import os
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,13 +32,15 @@ import orjson
 from pipeline.fetch.http import LOG, Downloader, DownloadError, Fetched, is_loopback
 from pipeline.fetch.ratelimit import RateLimiter
 from pipeline.fetch.redact import Redactor
-from pipeline.fetch.settings import FetchSettings
+from pipeline.fetch.settings import FetchSettings, parse_quarter, quarter_name
 from pipeline.fetch.store import (
+    COMPANYFACTS_ZIP_NAME,
     FetchLocked,
     StateFile,
     UnsafeName,
     Validators,
     exclusive,
+    fsds_file_name,
     normalize_cik,
     normalize_symbol,
     publish,
@@ -40,15 +52,16 @@ from pipeline.fetch.store import (
 )
 
 CLIENT_NAME = "financials-warehouse/0.1"
-STATUSES = ("downloaded", "not_modified", "unchanged", "empty", "failed")
+# skipped: a data-set quarter already downloaded (immutable), no request made
+STATUSES = ("downloaded", "not_modified", "unchanged", "empty", "skipped", "failed")
 
 
 @dataclass
 class Outcome:
     """What happened to one download; every string here is already redacted."""
 
-    source: str  # vendor | sec
-    target: str  # "AAPL annual", "CIK 0000320193": what the user configured
+    source: str  # vendor | sec | sec_fsds
+    target: str  # "AAPL annual", "CIK 0000320193", "2009q3", "companyfacts.zip"
     file: str | None  # file name inside SEEDS_DIR
     status: str  # one of STATUSES
     attempts: int = 0
@@ -93,6 +106,8 @@ class _Plan:
     limiter: RateLimiter
     validate: Callable[[Path], None]
     records: list[int] = field(default_factory=list)
+    bulk: bool = False  # streamed under the bulk size and time limits
+    immutable: bool = False  # once downloaded, never requested again
 
 
 def _load_json(path: Path) -> Any:
@@ -139,6 +154,67 @@ def _sec_validator(cik: str, plan_records: list[int]) -> Callable[[Path], None]:
             raise DownloadError(f"document is for CIK {doc['cik']!r}, not {cik}",
                                 retryable=False)
         plan_records.append(len(doc["facts"]))
+
+    return validate
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    """The zip's central directory, read from disk (a truncated download has none)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        # possibly cut short by a server that gave no Content-Length: worth a retry
+        raise DownloadError(f"not a readable zip ({exc})", retryable=True) from None
+
+
+def _check_members(zf: zipfile.ZipFile, names: list[str]) -> None:
+    """Decompress the named members (CRC-checked by zipfile), streaming."""
+    for name in names:
+        try:
+            with zf.open(name) as fh:
+                while fh.read(1 << 20):
+                    pass
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError,
+                NotImplementedError) as exc:
+            raise DownloadError(f"zip member {name} is corrupt ({exc})",
+                                retryable=True) from None
+
+
+FSDS_MEMBERS = ("sub.txt", "num.txt")  # what the loader needs of a data-set zip
+
+
+def _fsds_validator(quarter: str, plan_records: list[int]) -> Callable[[Path], None]:
+    """A data-set zip: central directory opens, sub.txt and num.txt present, and every
+    member's CRC checks (a quarter is installed once and never fetched again)."""
+    def validate(path: Path) -> None:
+        with _open_zip(path) as zf:
+            names = zf.namelist()
+            missing = [m for m in FSDS_MEMBERS if m not in names]
+            if missing:
+                raise DownloadError(
+                    f"{quarter}.zip is not a Financial Statement Data Sets zip (no "
+                    f"{' or '.join(missing)}; members: {', '.join(names[:8]) or 'none'})",
+                    retryable=False)
+            _check_members(zf, names)
+            plan_records.append(len(names))
+
+    return validate
+
+
+def _companyfacts_zip_validator(plan_records: list[int]) -> Callable[[Path], None]:
+    """companyfacts.zip: central directory opens, JSON members, no data-set members.
+    Only the first member is decompressed: the whole archive is ~15 GB inflated, and the
+    loader rejects a corrupt member by itself (one company), never half of one."""
+    def validate(path: Path) -> None:
+        with _open_zip(path) as zf:
+            names = zf.namelist()
+            members = [n for n in names if n.lower().endswith(".json")]
+            if not members or all(m in names for m in FSDS_MEMBERS):
+                raise DownloadError(
+                    "not a company-facts archive (no JSON members; members: "
+                    f"{', '.join(names[:8]) or 'none'})", retryable=False)
+            _check_members(zf, members[:1])
+            plan_records.append(len(members))
 
     return validate
 
@@ -215,6 +291,39 @@ def _sec_plans(settings: FetchSettings, limiter: RateLimiter,
     return plans
 
 
+def _bulk_plans(settings: FetchSettings, limiter: RateLimiter,
+                failed: list[Outcome]) -> list[_Plan]:
+    """Data-set quarters (oldest first), then companyfacts.zip."""
+    wanted: list[tuple[str, str, str, str, Callable[[list[int]], Callable[[Path], None]],
+                       bool]] = []
+    for raw_quarter in settings.sec_fsds_quarters:
+        try:
+            quarter = quarter_name(*parse_quarter(raw_quarter))
+            name = fsds_file_name(quarter)
+        except (ValueError, UnsafeName) as exc:
+            failed.append(Outcome("sec_fsds", raw_quarter, None, "failed", error=str(exc)))
+            continue
+        url = settings.sec_fsds_url.replace("{quarter}", quarter)
+        wanted.append(("sec_fsds", quarter, name, url,
+                       lambda records, q=quarter: _fsds_validator(q, records), True))
+    if settings.sec_companyfacts_zip:
+        wanted.append(("sec", "companyfacts.zip", COMPANYFACTS_ZIP_NAME,
+                       settings.sec_companyfacts_zip_url, _companyfacts_zip_validator, False))
+    if not wanted:
+        return []
+    ua_problem = _user_agent_problem(settings.sec_user_agent)
+    plans: list[_Plan] = []
+    for source, target, name, url, validator, immutable in wanted:
+        if ua_problem:
+            failed.append(Outcome(source, target, name, "failed", error=ua_problem))
+            continue
+        headers = {"Accept": "application/zip", "User-Agent": settings.sec_user_agent}
+        records: list[int] = []
+        plans.append(_Plan(source, target, name, url, headers, limiter, validator(records),
+                           records, bulk=True, immutable=immutable))
+    return plans
+
+
 def _dedupe(plans: list[_Plan]) -> list[_Plan]:
     seen: set[str] = set()
     out = []
@@ -250,7 +359,8 @@ def run_fetch(
         log.warning(f"SEC_MAX_RPS={settings.sec_max_rps:g} lowered to the SEC's limit of "
                     f"{settings.effective_sec_rps:g} requests per second")
     plans = _dedupe(_vendor_plans(settings, key, vendor_limiter, failed)
-                    + _sec_plans(settings, sec_limiter, failed))
+                    + _sec_plans(settings, sec_limiter, failed)
+                    + _bulk_plans(settings, sec_limiter, failed))
     report.outcomes.extend(failed)
     for o in failed:
         _log_outcome(log, o, redact)
@@ -264,12 +374,19 @@ def run_fetch(
         backoff_max=settings.backoff_max_seconds,
         max_retry_after=settings.max_retry_after_seconds, max_bytes=settings.max_bytes,
         redact=redact, log=log, sleep=sleep)
+    bulk_downloader = Downloader(
+        timeout=settings.timeout_seconds, attempt_deadline=settings.bulk_deadline_seconds,
+        max_attempts=settings.max_attempts, backoff_base=settings.backoff_base_seconds,
+        backoff_max=settings.backoff_max_seconds,
+        max_retry_after=settings.max_retry_after_seconds, max_bytes=settings.max_bulk_bytes,
+        redact=redact, log=log, sleep=sleep, max_bytes_setting="FETCH_MAX_BULK_BYTES")
     try:
         with exclusive(seeds_dir):
             remove_stale_temps(seeds_dir)
             state = StateFile(seeds_dir)
             for plan in plans:
-                outcome = _run_one(plan, seeds_dir, state, downloader, redact)
+                outcome = _run_one(plan, seeds_dir, state,
+                                   bulk_downloader if plan.bulk else downloader, redact)
                 report.outcomes.append(outcome)
                 _log_outcome(log, outcome, redact)
     except FetchLocked as exc:
@@ -284,6 +401,10 @@ def _log_outcome(log: Any, o: Outcome, redact: Redactor) -> None:
     if o.status == "failed":
         log.error(redact(f"fetch {o.source} {o.target}: FAILED: {o.error}"))
         return
+    if o.status == "skipped":
+        log.info(f"fetch {o.source} {o.target}: skipped {o.file} (a published quarter does "
+                 "not change: already downloaded, no request made)")
+        return
     tries = "attempt" if o.attempts == 1 else "attempts"
     log.info(redact(f"fetch {o.source} {o.target}: {o.status} {o.file} "
                     f"({o.bytes} bytes, {o.attempts} {tries})"))
@@ -297,6 +418,9 @@ def _run_one(plan: _Plan, seeds_dir: Path, state: StateFile, downloader: Downloa
         target = target_path(seeds_dir, plan.file)
         headers = dict(plan.headers)
         held = state.usable(plan.file, target)
+        if held and plan.immutable:
+            outcome.status = "skipped"
+            return outcome
         if held and held.etag:
             headers["If-None-Match"] = held.etag
         if held and held.last_modified:
@@ -314,14 +438,17 @@ def _run_one(plan: _Plan, seeds_dir: Path, state: StateFile, downloader: Downloa
         if plan.records and plan.records[-1] == 0:
             outcome.status = "empty"  # e.g. no quarterly filings: keep what we have
             return outcome
-        if target.is_file() and sha256_file(target) == fetched.sha256:
+        held_sha = held.sha256 if held and held.sha256 else (
+            sha256_file(target) if target.is_file() else None)
+        if held_sha == fetched.sha256:
             outcome.status = "unchanged"  # server without validators, same bytes
         else:
             publish(fetched.temp, target)
             outcome.status = "downloaded"
         state.record(plan.file, Validators(
             etag=fetched.etag, last_modified=fetched.last_modified, sha256=fetched.sha256,
-            size=fetched.size, fetched_at=datetime.now(UTC).isoformat(timespec="seconds")))
+            size=fetched.size, fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            mtime_ns=target.stat().st_mtime_ns))
         return outcome
     except DownloadError as exc:
         outcome.error = redact(exc)
