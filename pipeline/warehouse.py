@@ -134,7 +134,8 @@ create table if not exists raw.filings (
     period_start   date,                  -- start of the main duration (sec), else NULL
     fact_count     integer,
     load_id        bigint not null,      -- the first load that brought this version
-    last_seen_load_id bigint              -- the last load whose file presented it (precedence)
+    last_seen_load_id bigint,             -- the last load whose file presented it (precedence)
+    sic            varchar                -- the filer's SIC code, where given (FSDS sub.sic)
 );
 
 create table if not exists raw.facts (

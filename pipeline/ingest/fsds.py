@@ -521,6 +521,7 @@ def build(sub: _Member, num: _Member, source_file: str) -> ParsedFile:
             accession=row["adsh"],
             period_start=fis.period_start,
             arrow_fact_count=count,
+            sic=row["sic"],
         )
         filing.content_digest = _content_digest(filing, digest)
         filings.append(filing)

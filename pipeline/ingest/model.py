@@ -57,6 +57,10 @@ class FilingRecord(FactColumns):
     # Optional: the number of this filing's rows in `ParsedFile.facts_table` when the
     # reader fills no per-fact lists at all (the FSDS reader: millions of rows).
     arrow_fact_count: int | None = None
+    # The filer's Standard Industrial Classification code as the source gives it (FSDS
+    # sub.sic); it picks the industry template (int_company_templates). Not part of the
+    # filing's content address: a filer attribute, not a fact of the filing.
+    sic: str | None = None
 
     @property
     def fact_count(self) -> int:

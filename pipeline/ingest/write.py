@@ -55,6 +55,7 @@ EXTRA_COLUMNS = (
     ("raw.facts", "coreg", "varchar", None),
     ("raw.facts", "segments", "varchar", None),
     ("raw.facts", "taxonomy_version", "varchar", None),
+    ("raw.filings", "sic", "varchar", None),  # FSDS sub.sic (industry templates)
 )
 
 
@@ -126,7 +127,7 @@ FILING_TYPES = {
     "fiscal_period": pa.string(), "document_type": pa.string(), "is_amendment": pa.bool_(),
     "currency": pa.string(), "filed_date": pa.date32(), "accession": pa.string(),
     "period_start": pa.date32(), "fact_count": pa.int32(), "load_id": pa.int64(),
-    "last_seen_load_id": pa.int64(),
+    "last_seen_load_id": pa.int64(), "sic": pa.string(),
 }
 FILING_COLUMNS = tuple(FILING_TYPES)
 FACT_COLUMNS = ("filing_id", "concept", "value_number", "value_text", "unit", "period_start",
@@ -282,6 +283,7 @@ def insert_filings(con: duckdb.DuckDBPyConnection, items: list[tuple[PendingFile
                 ("filed_date", g.filed_date), ("accession", g.accession),
                 ("period_start", g.period_start), ("fact_count", g.fact_count),
                 ("load_id", f.result.load_id), ("last_seen_load_id", f.result.load_id),
+                ("sic", g.sic),
             ):
                 rows[column].append(value)
     if not rows["filing_id"]:

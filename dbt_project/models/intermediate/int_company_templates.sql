@@ -1,7 +1,10 @@
 {#-
     The industry template of every (source, symbol): `bank`, `insurer`, `reit` or
     `commercial`, chosen from the data (seed industry_templates):
-    1. the SIC code, where the source gives it (the sec_companies seed, by CIK);
+    1. the SIC code of an SEC filer (sources `sec`, `sec_fsds`): the filer's own, as its
+       latest filing in the SEC data sets gives it (raw.filings.sic, from sub.txt; it
+       applies to every SEC source of the CIK), else the sec_companies seed's, by CIK. The
+       filer's own code wins: the seed is our guess, sub.txt is what the filer declared;
     2. else, for a filer whose balance sheet is unclassified (no current assets or
        liabilities reported: the defining trait of the bank, insurer and REIT templates),
        the concepts it reports (a bank's noninterest income or loan-loss provision, an
@@ -32,27 +35,45 @@ companies as (
     group by source, symbol
 ),
 
-by_sic as (
+filer_sic as (
+    -- per CIK, the SIC code of its latest filing that gives one (a filer may change it)
     select
-        companies.source,
-        companies.symbol,
-        templates.industry_template,
-        'SIC ' || sec_companies.sic || ' (sec_companies seed)' as template_basis
-    from companies
-    inner join {{ ref('sec_companies') }} as sec_companies
-        on companies.cik_number = try_cast(sec_companies.cik as bigint)
-    inner join templates
-        on templates.basis = 'sic'
-        and sec_companies.sic between templates.sic_from and templates.sic_to
-    where companies.source = 'sec'
+        try_cast(cik as bigint) as cik_number,
+        sic
+    from {{ ref('stg_raw__filings') }}
+    where sic is not null and try_cast(cik as bigint) is not null
+    qualify row_number() over (
+        partition by try_cast(cik as bigint)
+        order by filed_date desc nulls last, last_seen_load_id desc, filing_id desc
+    ) = 1
 ),
 
 sic_known as (
-    select companies.source, companies.symbol, sec_companies.sic
+    select
+        companies.source,
+        companies.symbol,
+        coalesce(filer_sic.sic, sec_companies.sic) as sic,
+        case when filer_sic.sic is not null then 'FSDS sub.txt' else 'sec_companies seed' end
+            as sic_source
     from companies
-    inner join {{ ref('sec_companies') }} as sec_companies
+    left join filer_sic
+        on companies.cik_number = filer_sic.cik_number
+    left join {{ ref('sec_companies') }} as sec_companies
         on companies.cik_number = try_cast(sec_companies.cik as bigint)
-    where companies.source = 'sec' and sec_companies.sic is not null
+    where companies.source in ('sec', 'sec_fsds')
+        and coalesce(filer_sic.sic, sec_companies.sic) is not null
+),
+
+by_sic as (
+    select
+        sic_known.source,
+        sic_known.symbol,
+        templates.industry_template,
+        'SIC ' || sic_known.sic || ' (' || sic_known.sic_source || ')' as template_basis
+    from sic_known
+    inner join templates
+        on templates.basis = 'sic'
+        and sic_known.sic between templates.sic_from and templates.sic_to
 ),
 
 concepts_reported as (
@@ -105,7 +126,8 @@ final as (
                  'commercial') as industry_template,
         coalesce(by_sic.template_basis,
                  case when sic_known.symbol is not null
-                     then 'SIC ' || sic_known.sic || ' (sec_companies seed): not a bank, insurer or REIT code'
+                     then 'SIC ' || sic_known.sic || ' (' || sic_known.sic_source
+                         || '): not a bank, insurer or REIT code'
                  end,
                  by_concept.template_basis,
                  case when classified.symbol is not null

@@ -24,7 +24,9 @@ renamed as (
         fact_count,
         load_id,
         -- warehouses migrated from before the column: NULL until seen again
-        coalesce(last_seen_load_id, load_id) as last_seen_load_id
+        coalesce(last_seen_load_id, load_id) as last_seen_load_id,
+        -- the filer's SIC code (FSDS sub.sic); NULL where the source gives none
+        try_cast(sic as integer) as sic
     from source
 )
 
