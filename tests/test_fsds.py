@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import warehouse
 from pipeline.ingest import fsds
 from pipeline.ingest.load import load_seeds
 from tests.helpers import TEST_DATA, build_warehouse, query
@@ -47,6 +48,11 @@ SYN_NUM = [
     f"{SYN}\tGoodwill\tus-gaap/2009\t20090630\t0\tUSD\t\t\t{'9' * 30}.0000\t",
     f"{SYN}\tInventoryNet\tus-gaap/2009\t20090630",
 ]
+# a filer the sec_companies seed classifies (SNOW, SIC 7372) declaring another SIC code in
+# sub.txt: the filer's own code wins over the seed
+OVR = "0001640147-09-000001"
+OVR_SUB = [f"{OVR}\t1640147\tSNOWFLAKE TEST\t6021\t10-Q\t20090630\t2009\tQ2\t20090814\t0"]
+OVR_NUM = [f"{OVR}\tAssets\tus-gaap/2009\t20090630\t0\tUSD\t\t\t1.0000\t"]
 
 
 def make_zip(path: Path, sub: list[str], num: list[str], *, header: str = NUM_HEADER) -> Path:
@@ -66,6 +72,7 @@ def fsds_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     seeds.mkdir()
     shutil.copy(REAL_ZIP, seeds / "2009q3.zip")
     make_zip(seeds / "synthetic_2009q3.zip", SYN_SUB, SYN_NUM)
+    make_zip(seeds / "sic_2009q3.zip", OVR_SUB, OVR_NUM)
     return build_warehouse(seeds, root / "financials.duckdb")
 
 
@@ -153,6 +160,41 @@ def test_company_specific_tags_are_prefixed_and_listed_in_concept_coverage(
     assert versions == [(True,)]
 
 
+def test_industry_templates_from_the_filers_own_sic(fsds_warehouse: Path) -> None:
+    """sub.txt's `sic` decides the template of every data-set filer, seeded or not; the
+    concepts decide only where no SIC is known (none here: every 2009q3 row has one)."""
+    assert query(fsds_warehouse, "select count(*), count(sic), count(*) filter (where sic = "
+                 "'6021') from raw.filings where source_file = '2009q3.zip'") == [(435, 435, 10)]
+    rows = query(fsds_warehouse, "select symbol, industry_template, template_basis "
+                 "from marts.companies where source = 'sec_fsds' and symbol in ("
+                 "'JPM', 'CB', 'CIK0000036104', 'CIK0000921847', 'CIK0001378946', "
+                 "'CIK0000049071', 'CIK0000315293', 'CIK0001063761', 'CIK0000040545', "
+                 "'CIK0000004962', 'CIK0009990001', 'SNOW') order by symbol")
+    assert rows == [
+        ("CB", "insurer", "SIC 6331 (FSDS sub.txt)"),  # Chubb: by concepts it was commercial
+        # American Express reports noninterest income and a loan-loss provision, but SIC
+        # 6199 (finance services) is no bank code
+        ("CIK0000004962", "commercial",
+         "SIC 6199 (FSDS sub.txt): not a bank, insurer or REIT code"),
+        ("CIK0000036104", "bank", "SIC 6021 (FSDS sub.txt)"),  # U.S. Bancorp, not seeded
+        # General Electric reports a loan-loss provision (GE Capital): SIC 3600 decides
+        ("CIK0000040545", "commercial",
+         "SIC 3600 (FSDS sub.txt): not a bank, insurer or REIT code"),
+        ("CIK0000049071", "insurer", "SIC 6324 (FSDS sub.txt)"),  # Humana: classified BS
+        ("CIK0000315293", "insurer", "SIC 6411 (FSDS sub.txt)"),  # Aon, insurance broker
+        ("CIK0000921847", "bank", "SIC 6036 (FSDS sub.txt)"),  # Hudson City, savings inst.
+        ("CIK0001063761", "reit", "SIC 6798 (FSDS sub.txt)"),  # Simon Property: a REIT
+        ("CIK0001378946", "bank", "SIC 6035 (FSDS sub.txt)"),  # People's United
+        ("CIK0009990001", "bank", "SIC 6021 (FSDS sub.txt)"),  # the synthetic filer
+        ("JPM", "bank", "SIC 6021 (FSDS sub.txt)"),  # seeded 6021 too: sub.txt named
+        ("SNOW", "bank", "SIC 6021 (FSDS sub.txt)"),  # seed says 7372: the filer's wins
+    ]
+    counts = query(fsds_warehouse, "select industry_template, count(*) from marts.companies "
+                   "where source = 'sec_fsds' group by 1 order by 1")
+    # 2009q3: 19 banks, 26 insurers, 15 REITs, 370 others; + the two synthetic banks
+    assert counts == [("bank", 21), ("commercial", 370), ("insurer", 26), ("reit", 15)]
+
+
 # --------------------------------------------------------------------------- synthetic
 
 def test_synthetic_quarter_latin1_segments_and_coregistrant(fsds_warehouse: Path) -> None:
@@ -218,6 +260,22 @@ def test_same_quarter_twice_and_renamed_copy_add_no_versions(tmp_path: Path) -> 
     assert query(db, "select count(*), count(distinct filing_id) from raw.filings") == [
         (435, 435)]
     assert query(db, "select count(*) from raw.facts") == [(126_640,)]
+
+
+def test_sic_column_added_to_an_older_warehouse(tmp_path: Path) -> None:
+    """raw.filings.sic is migrated in (NULL for versions loaded before it existed)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    make_zip(seeds / "a.zip", SYN_SUB, SYN_NUM[:1])
+    db = tmp_path / "w.duckdb"
+    load_seeds(seeds, db)
+    with warehouse.session(db) as con:
+        con.execute("alter table raw.filings drop column sic")
+    make_zip(seeds / "b.zip", OVR_SUB, OVR_NUM)
+    summary = load_seeds(seeds, db)
+    assert (summary.files_loaded, summary.files_skipped) == (1, 1)
+    assert query(db, "select source_file, cik, sic from raw.filings order by 1") == [
+        ("a.zip", "9990001", None), ("b.zip", "1640147", "6021")]
 
 
 def test_truncated_zip_is_one_reject_and_nothing_half_loaded(tmp_path: Path) -> None:
