@@ -876,6 +876,52 @@ def test_bulk_settings_parsing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert all(o.error.startswith("SEC_USER_AGENT is not set") for o in report.outcomes)
 
 
+def test_sec_symbols_resolved_to_ciks_through_company_tickers(
+        api: FakeApi, server: tuple[str, FakeApi], tmp_path: Path) -> None:
+    """FETCH_SEC_SYMBOLS: tickers -> CIKs via the SEC's company_tickers.json (kept hidden in
+    SEEDS_DIR, fetched conditionally), deduplicated with FETCH_CIKS."""
+    tickers = {"0": {"cik_str": 1640147, "ticker": "SNOW", "title": "Snowflake Inc."},
+               "1": {"cik_str": 1997711, "ticker": "LPA-B", "title": "Logistic Properties"},
+               "2": {"cik_str": 1997711, "ticker": "LPA", "title": "Logistic Properties"}}
+    api.bulk["company_tickers.json"] = json.dumps(tickers).encode()
+    s = settings(server[0], sec_symbols=("snow", "lpa.b", "NOPE"), ciks=("1640147",),
+                 sec_tickers_url=f"{server[0]}/bulk/company_tickers.json")
+    report = run_fetch(s, tmp_path)
+    assert [(o.target, o.file, o.status) for o in report.outcomes] == [
+        ("company_tickers.json", ".sec_company_tickers", "downloaded"),
+        ("symbol NOPE", None, "failed"),
+        ("CIK 0001640147", "sec-CIK0001640147.json", "downloaded"),  # once, not twice
+        ("CIK 0001997711", "sec-CIK0001997711.json", "downloaded"),  # LPA.B = LPA-B
+    ]
+    assert report.outcomes[1].error == "ticker 'NOPE' is not in the SEC's company_tickers.json"
+    assert [r.path for r in api.requests] == [
+        "/bulk/company_tickers.json", "/sec/CIK0001640147.json", "/sec/CIK0001997711.json"]
+    assert {r.headers.get("User-Agent") for r in api.requests} == {UA}
+    # the tickers file is no loader input; the next run asks for it conditionally
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [
+        "sec-CIK0001640147.json", "sec-CIK0001997711.json"]
+    report = run_fetch(s, tmp_path)
+    assert [o.status for o in report.outcomes] == [
+        "not_modified", "failed", "not_modified", "not_modified"]
+    assert api.requests[-3].status == 304 and api.requests[-3].path.endswith("tickers.json")
+    # the tickers list unreachable: the last good copy still resolves
+    api.bulk.clear()
+    report = run_fetch(settings(server[0], sec_symbols=("SNOW",),
+                                sec_tickers_url=f"{server[0]}/bulk/company_tickers.json"),
+                       tmp_path)
+    assert [(o.target, o.status) for o in report.outcomes] == [
+        ("company_tickers.json", "failed"), ("CIK 0001640147", "not_modified")]
+    # ... and with no copy at all, each ticker fails naming why
+    report = run_fetch(settings(server[0], sec_symbols=("SNOW",),
+                                sec_tickers_url=f"{server[0]}/bulk/company_tickers.json"),
+                       tmp_path / "empty")
+    assert [(o.target, o.status) for o in report.outcomes] == [
+        ("company_tickers.json", "failed"), ("symbol SNOW", "failed")]
+    assert report.outcomes[1].error.startswith("no usable company_tickers.json to resolve")
+    assert settings_from_env({"FETCH_ENABLED": "1", "FETCH_SEC_SYMBOLS": "AAPL,brk.b"}
+                             ).sec_symbols == ("AAPL", "brk.b")
+
+
 # -- units --------------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ from pipeline.fetch.store import (
     target_path,
     vendor_file_name,
 )
+from pipeline.fetch.tickers import ciks_by_ticker, ticker_key
 
 CLIENT_NAME = "financials-warehouse/0.1"
 # skipped: a data-set quarter already downloaded (immutable), no request made
@@ -269,10 +270,10 @@ def _user_agent_problem(ua: str) -> str | None:
 
 
 def _sec_plans(settings: FetchSettings, limiter: RateLimiter,
-               failed: list[Outcome]) -> list[_Plan]:
+               failed: list[Outcome], ciks: tuple[str, ...] | None = None) -> list[_Plan]:
     plans: list[_Plan] = []
     ua_problem = _user_agent_problem(settings.sec_user_agent)
-    for raw_cik in settings.ciks:
+    for raw_cik in settings.ciks if ciks is None else ciks:
         try:
             cik = normalize_cik(raw_cik)
             name = sec_file_name(cik)
@@ -289,6 +290,58 @@ def _sec_plans(settings: FetchSettings, limiter: RateLimiter,
         plans.append(_Plan("sec", label, name, url, headers, limiter,
                            _sec_validator(cik, records), records))
     return plans
+
+
+# company_tickers.json, kept hidden and without the .json suffix: never loader input
+TICKERS_FILE = ".sec_company_tickers"
+
+
+def _tickers_validator(plan_records: list[int]) -> Callable[[Path], None]:
+    def validate(path: Path) -> None:
+        try:
+            plan_records.append(len(ciks_by_ticker(_load_json(path))))
+        except ValueError as exc:
+            raise DownloadError(str(exc), retryable=False) from None
+
+    return validate
+
+
+def _tickers_plan(settings: FetchSettings, limiter: RateLimiter,
+                  failed: list[Outcome]) -> _Plan | None:
+    """company_tickers.json, fetched conditionally, when FETCH_SEC_SYMBOLS names tickers."""
+    if not settings.sec_symbols:
+        return None
+    ua_problem = _user_agent_problem(settings.sec_user_agent)
+    if ua_problem:
+        failed.extend(Outcome("sec", f"symbol {s}", None, "failed", error=ua_problem)
+                      for s in settings.sec_symbols)
+        return None
+    headers = {"Accept": "application/json", "User-Agent": settings.sec_user_agent}
+    records: list[int] = []
+    return _Plan("sec", "company_tickers.json", TICKERS_FILE, settings.sec_tickers_url,
+                 headers, limiter, _tickers_validator(records), records)
+
+
+def _resolve_symbols(symbols: tuple[str, ...], path: Path
+                     ) -> tuple[tuple[str, ...], list[Outcome]]:
+    """CIKs of the tickers (from the file on disk: this run's download, else the last
+    good one), and a failed outcome per ticker the SEC does not list."""
+    try:
+        known = ciks_by_ticker(orjson.loads(path.read_bytes()))
+    except (OSError, ValueError) as exc:
+        why = f"no usable company_tickers.json to resolve the ticker ({exc})"
+        return (), [Outcome("sec", f"symbol {s}", None, "failed", error=why) for s in symbols]
+    ciks: list[str] = []
+    failed: list[Outcome] = []
+    for symbol in symbols:
+        cik = known.get(ticker_key(symbol))
+        if cik is None:
+            failed.append(Outcome("sec", f"symbol {symbol}", None, "failed",
+                                  error=f"ticker {symbol!r} is not in the SEC's "
+                                        "company_tickers.json"))
+        else:
+            ciks.append(str(cik))
+    return tuple(ciks), failed
 
 
 def _bulk_plans(settings: FetchSettings, limiter: RateLimiter,
@@ -358,13 +411,15 @@ def run_fetch(
     if settings.sec_max_rps > settings.effective_sec_rps:
         log.warning(f"SEC_MAX_RPS={settings.sec_max_rps:g} lowered to the SEC's limit of "
                     f"{settings.effective_sec_rps:g} requests per second")
-    plans = _dedupe(_vendor_plans(settings, key, vendor_limiter, failed)
-                    + _sec_plans(settings, sec_limiter, failed)
-                    + _bulk_plans(settings, sec_limiter, failed))
+    vendor_plans = _vendor_plans(settings, key, vendor_limiter, failed)
+    sec_plans = _sec_plans(settings, sec_limiter, failed)
+    bulk_plans = _bulk_plans(settings, sec_limiter, failed)
+    plans = _dedupe(vendor_plans + sec_plans + bulk_plans)
+    tickers_plan = _tickers_plan(settings, sec_limiter, failed)
     report.outcomes.extend(failed)
     for o in failed:
         _log_outcome(log, o, redact)
-    if not plans:
+    if not plans and tickers_plan is None:
         return report
 
     seeds_dir.mkdir(parents=True, exist_ok=True)
@@ -384,13 +439,22 @@ def run_fetch(
         with exclusive(seeds_dir):
             remove_stale_temps(seeds_dir)
             state = StateFile(seeds_dir)
+            if tickers_plan is not None:  # FETCH_SEC_SYMBOLS: tickers -> CIKs first
+                outcome = _run_one(tickers_plan, seeds_dir, state, downloader, redact)
+                ciks, unknown = _resolve_symbols(settings.sec_symbols, seeds_dir / TICKERS_FILE)
+                resolved: list[Outcome] = []
+                plans = _dedupe(vendor_plans + sec_plans
+                                + _sec_plans(settings, sec_limiter, resolved, ciks) + bulk_plans)
+                for o in (outcome, *unknown, *resolved):
+                    report.outcomes.append(o)
+                    _log_outcome(log, o, redact)
             for plan in plans:
                 outcome = _run_one(plan, seeds_dir, state,
                                    bulk_downloader if plan.bulk else downloader, redact)
                 report.outcomes.append(outcome)
                 _log_outcome(log, outcome, redact)
     except FetchLocked as exc:
-        for plan in plans:
+        for plan in ([tickers_plan] if tickers_plan else []) + plans:
             report.outcomes.append(Outcome(plan.source, plan.target, plan.file, "failed",
                                            error=str(exc)))
         log.error(redact(str(exc)))

@@ -25,6 +25,7 @@ DEFAULT_SEC_FSDS_URL = ("https://www.sec.gov/files/dera/data/financial-statement
 DEFAULT_SEC_COMPANYFACTS_ZIP_URL = \
     "https://www.sec.gov/Archives/edgar/daily-index/xbrl/companyfacts.zip"
 FIRST_FSDS_QUARTER = (2009, 1)  # the data sets start with 2009q1
+DEFAULT_SEC_TICKERS_URL = "https://www.sec.gov/files/company_tickers.json"
 VENDOR_PERIODS = ("annual", "quarter")
 SEC_MAX_RPS_CEILING = 10.0  # the SEC's fair-access limit; never exceeded whatever is asked
 
@@ -37,6 +38,9 @@ class FetchSettings:
     enabled: bool = False
     symbols: tuple[str, ...] = ()
     ciks: tuple[str, ...] = ()
+    # tickers whose SEC company facts to fetch: resolved to CIKs via company_tickers.json
+    sec_symbols: tuple[str, ...] = ()
+    sec_tickers_url: str = DEFAULT_SEC_TICKERS_URL
     vendor_periods: tuple[str, ...] = VENDOR_PERIODS
     vendor_api_url: str = DEFAULT_VENDOR_API_URL
     vendor_api_key_env: str = DEFAULT_KEY_ENV
@@ -164,6 +168,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> FetchSettings:
         enabled=True,
         symbols=split_list(env.get("FETCH_SYMBOLS")),
         ciks=split_list(env.get("FETCH_CIKS")),
+        sec_symbols=split_list(env.get("FETCH_SEC_SYMBOLS")),
+        sec_tickers_url=env.get("SEC_TICKERS_URL") or d.sec_tickers_url,
         vendor_periods=split_list(env.get("FETCH_VENDOR_PERIODS")) or VENDOR_PERIODS,
         vendor_api_url=env.get("VENDOR_API_URL") or d.vendor_api_url,
         vendor_api_key_env=env.get("VENDOR_API_KEY_ENV") or d.vendor_api_key_env,

@@ -1,5 +1,7 @@
-"""Refresh of the shipped CIK -> ticker table (dbt seed sec_companies.csv) from the SEC's
-company_tickers.json (https://www.sec.gov/files/company_tickers.json).
+"""The SEC's company_tickers.json (https://www.sec.gov/files/company_tickers.json): ticker
+-> CIK for FETCH_SEC_SYMBOLS (the fetcher downloads it into SEEDS_DIR as a hidden,
+non-input file), and a refresh of the shipped CIK -> ticker table (dbt seed
+sec_companies.csv).
 
 Pure functions over the downloaded document: the fetcher downloads the JSON (with its
 User-Agent and rate limit) and hands it here. Rows already in the seed are kept as they
@@ -44,6 +46,28 @@ def parse_company_tickers(doc: Any) -> dict[int, tuple[str, str]]:
         ticker = str(entry.get("ticker") or "").strip().upper()
         if cik.isdigit() and ticker and int(cik) not in out:
             out[int(cik)] = (ticker, str(entry.get("title") or "").strip())
+    return out
+
+
+def ticker_key(ticker: str) -> str:
+    """Tickers compared case-blind and with `.` as `-` (the SEC lists BRK-B; users type
+    BRK.B as often)."""
+    return ticker.strip().upper().replace(".", "-")
+
+
+def ciks_by_ticker(doc: Any) -> dict[str, int]:
+    """ticker_key(ticker) -> CIK, every ticker company_tickers.json lists (a company with
+    several share classes has one entry per ticker, all with its CIK)."""
+    if not isinstance(doc, dict):
+        raise ValueError("company_tickers.json is not an object")
+    out: dict[str, int] = {}
+    for entry in doc.values():
+        if not isinstance(entry, dict):
+            continue
+        cik = str(entry.get("cik_str", "")).strip()
+        ticker = str(entry.get("ticker") or "").strip()
+        if cik.isdigit() and int(cik) > 0 and ticker:
+            out.setdefault(ticker_key(ticker), int(cik))
     return out
 
 
