@@ -1,11 +1,13 @@
-"""Fetching (issue 10) against a real HTTP server on 127.0.0.1 that the tests start.
+"""Fetching (issues 10 and 15) against a real HTTP server on 127.0.0.1 that the tests start.
 
 The server plays both the vendor API and the SEC: it serves the fixtures in
 tests/data/fetch/vendor and tests/data/sec with ETag / Last-Modified, and misbehaves on
 purpose for some symbols and CIKs (429 + Retry-After, 500, slow, truncated bodies).
 One Dagster materialization (module fixture `first_run`) covers the mixed case; the
-other tests are small and targeted. Timeouts and backoffs are tiny: the file runs in
-a few seconds. Nothing here talks to anything but 127.0.0.1.
+other tests are small and targeted. The SEC's bulk zips (data-set quarters,
+companyfacts.zip) and company_tickers.json are served from `FakeApi.bulk`, set per
+test. Timeouts and backoffs are tiny: the file runs in a few seconds. Nothing here talks
+to anything but 127.0.0.1.
 """
 
 from __future__ import annotations
