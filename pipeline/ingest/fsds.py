@@ -245,10 +245,14 @@ def classify(num: pa.Table, subs: pa.Table) -> tuple[pa.Table, list[dict[str, An
     ]
     # rare: a plain decimal the Arrow cast cannot take (> 10 fraction digits, or beyond
     # DECIMAL(38,10)): exact_text, rounded half-even in Python; out of range: a reject
-    odd = pc.and_(pc.invert(safe), pc.fill_null(
-        pc.match_substring_regex(value, PLAIN_DECIMAL), False))
     exact_text = pa.nulls(n, pa.string())
-    if pc.any(odd).as_py():
+    odd = None
+    if not pc.all(safe).as_py():  # the regex over the unsafe values only (usually few)
+        unsafe = pc.invert(safe).combine_chunks()
+        plain = pc.match_substring_regex(pc.filter(value, unsafe), PLAIN_DECIMAL)
+        odd = pc.replace_with_mask(pc.fill_null(pa.nulls(n, pa.bool_()), False), unsafe,
+                                   pc.fill_null(plain, False).combine_chunks())
+    if odd is not None and pc.any(odd).as_py():
         texts = [V.number_text(_exact(v)) if o else None
                  for v, o in zip(value.to_pylist(), odd.to_pylist(), strict=True)]
         exact_text = pa.array(texts, pa.string())
