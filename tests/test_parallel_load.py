@@ -146,3 +146,29 @@ def _subs(path: Path) -> Any:
     return pa.table({"adsh": sub.column("adsh"),
                      "record_index": pa.array(range(sub.num_rows), pa.int32()),
                      "period_end": pa.nulls(sub.num_rows, pa.date32())})
+
+
+def test_workers_do_not_re_run_the_main_module(tmp_path: Path, mixed_seeds: Path) -> None:
+    """multiprocessing would import the parent's `__main__` in every worker (under `make
+    run` that is Dagster and the whole pipeline: seconds per worker); it must run once."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "imports.txt"
+    (tmp_path / "main_probe.py").write_text(
+        "import os, sys\n"
+        f"open({str(marker)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "if __name__ == '__main__':\n"
+        "    from pipeline.ingest import workers\n"
+        "    from pipeline.ingest.load import load_seeds\n"
+        "    workers.PARALLEL_MIN_BYTES = 0\n"
+        "    s = load_seeds(__import__('pathlib').Path(sys.argv[1]), "
+        "__import__('pathlib').Path(sys.argv[2]))\n"
+        "    print(s.timings['workers'], s.facts)\n")
+    env = {**__import__("os").environ, "LOADER_WORKERS": "2",
+           "PYTHONPATH": f"{tmp_path}:{Path(__file__).resolve().parents[1]}"}
+    out = subprocess.run([sys.executable, "-m", "main_probe", str(mixed_seeds),
+                          str(tmp_path / "w.duckdb")], cwd=tmp_path, env=env, text=True,
+                         capture_output=True, check=True).stdout.split()
+    assert out[0] == "2.0" and int(out[1]) > 0
+    assert len(marker.read_text().split()) == 1

@@ -31,11 +31,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -56,6 +58,28 @@ __all__ = ["OrderedPool", "parse_chunk", "worker_count"]
 
 
 # --------------------------------------------------------------------------- worker side
+
+@contextmanager
+def _without_main_module() -> Iterator[None]:
+    """Start worker processes without re-running the parent's `__main__` in each of them.
+
+    multiprocessing prepares a new process by importing the parent's main module (for
+    `python -m pipeline.cli` that is Dagster and the whole pipeline: seconds per worker).
+    The workers need only this module (the forkserver preloads it), so the main module's
+    name and path are hidden while they start (`ProcessPoolExecutor` starts a process
+    in `submit`, in the calling thread, when no worker is idle)."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__spec__", "__file__")
+             if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__spec__ = None
+            main.__dict__.pop("__file__", None)
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
 
 def _init_worker() -> None:
     # parsed JSON is millions of short-lived containers and builds no cycles (load.py)
@@ -158,6 +182,9 @@ class OrderedPool:
         context.set_forkserver_preload(["pipeline.ingest.workers"])
         self.executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_init_worker)
+        with _without_main_module():  # the workers start now, importing only this module
+            for _ in range(workers):  # one process per submit while none is idle
+                self.executor.submit(time.sleep, 0.1)
         self.limit = workers * IN_FLIGHT_PER_WORKER
         self.emit, self.emit_ready = emit, emit_ready
         # each slot: ("parse", data, source_file, tag) or ("ready", item)
