@@ -32,6 +32,7 @@ import gc
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -81,9 +82,23 @@ def _without_main_module() -> Iterator[None]:
             main.__dict__.update(saved)
 
 
-def _init_worker() -> None:
+def _init_worker(loader_pid: int) -> None:
     # parsed JSON is millions of short-lived containers and builds no cycles (load.py)
     gc.disable()
+    threading.Thread(target=_exit_with, args=(loader_pid,), daemon=True).start()
+
+
+def _exit_with(loader_pid: int) -> None:
+    """A worker ends when the loader process does (killed, crashed): it would otherwise
+    wait on its task queue forever, since its siblings hold that pipe open too."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(loader_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            continue
 
 
 def parse_chunk(items: list[tuple[bytes, str]]
@@ -181,7 +196,8 @@ class OrderedPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["pipeline.ingest.workers"])
         self.executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_worker)
+            max_workers=workers, mp_context=context, initializer=_init_worker,
+            initargs=(os.getpid(),))
         with _without_main_module():  # the workers start now, importing only this module
             for _ in range(workers):  # one process per submit while none is idle
                 self.executor.submit(time.sleep, 0.1)
