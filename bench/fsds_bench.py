@@ -221,8 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(bench_companyfacts(args.cache, args.companyfacts), indent=2))
         return 0
 
+    import pyarrow as pa
+
     from pipeline.ingest import fsds
-    from pipeline.ingest.cores import worker_count
+    from pipeline.ingest.cores import arrow_memory_pool, worker_count
+
+    pa.set_memory_pool(arrow_memory_pool())  # as the loader does (cores.py), every step
     from pipeline.ingest.load import load_seeds
 
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,10 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipeline.ingest import bulk, workers
+from pipeline.ingest.cores import arrow_memory_pool
 from pipeline.ingest.model import ParsedFile
 from pipeline.ingest.parse import (
     NOT_JUDGED,
@@ -283,6 +285,8 @@ def load_seeds(seeds_dir: Path, db_path: Path) -> LoadSummary:
     # heap again and again; nothing here builds reference cycles, so pause it.
     collecting = gc.isenabled()
     gc.disable()
+    arrow_pool = pa.default_memory_pool()
+    pa.set_memory_pool(arrow_memory_pool())
     try:
         try:
             migrate(con)
@@ -300,6 +304,7 @@ def load_seeds(seeds_dir: Path, db_path: Path) -> LoadSummary:
                 pass
     finally:
         con.close()
+        pa.set_memory_pool(arrow_pool)
         if collecting:
             gc.enable()
     summary.seconds = time.perf_counter() - clock

@@ -44,7 +44,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.ingest import values as V
-from pipeline.ingest.cores import worker_count
+from pipeline.ingest.cores import arrow_memory_pool, worker_count
 from pipeline.ingest.model import ParsedFile
 from pipeline.ingest.parse import filing_id, finish_files, safe_parse
 from pipeline.ingest.vendor import DECIMAL, decimal_column
@@ -85,6 +85,7 @@ def _without_main_module() -> Iterator[None]:
 def _init_worker(loader_pid: int) -> None:
     # parsed JSON is millions of short-lived containers and builds no cycles (load.py)
     gc.disable()
+    pa.set_memory_pool(arrow_memory_pool())
     threading.Thread(target=_exit_with, args=(loader_pid,), daemon=True).start()
 
 
