@@ -202,11 +202,13 @@ class _Pipeline:
             self.pool.add(data, source_file, (load_id, sha, started))
             tick(self.timings, "parse", clock)
             return
+        if self.pool is not None:  # a data-set zip: parsed here, on threads, in turn
+            self.pool.drain()  # (its facts are too big to wait in the pool's queue)
         parsed = safe_parse(data, source_file)
         tick(self.timings, "parse", clock)
         del data
         digest = sha if isinstance(sha, str) else sha.result()
-        ready((parsed, load_id, digest, started))
+        self._queue((parsed, load_id, digest, started))
 
     def _parsed(self, tag: tuple[int, str | Future[str], datetime], parsed: ParsedFile) -> None:
         """A file parsed by a worker, handed back in order (`workers.OrderedPool`)."""

@@ -221,6 +221,8 @@ class OrderedPool:
             self.emit_ready(item)  # nothing ahead of it
             return
         self.chunk.append(("ready", item))
+        if len(self.chunk) >= CHUNK_FILES:  # e.g. a run of unchanged files: keep moving
+            self._submit()
 
     def _submit(self) -> None:
         if not self.chunk:
