@@ -172,3 +172,17 @@ def test_workers_do_not_re_run_the_main_module(tmp_path: Path, mixed_seeds: Path
                          capture_output=True, check=True).stdout.split()
     assert out[0] == "2.0" and int(out[1]) > 0
     assert len(marker.read_text().split()) == 1
+
+
+def test_real_quarter_in_parts_is_the_one_part_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real 2009q3 zip (num rows of 435 submissions interleaved, 10 duplicate rows)
+    read in parts on threads: the same filings, digests, rejects and facts."""
+    data = (TEST_DATA / "sec_fsds" / "2009q3.zip").read_bytes()
+    monkeypatch.setenv("LOADER_WORKERS", "1")
+    one = _parsed(data)
+    monkeypatch.setenv("LOADER_WORKERS", "2")
+    monkeypatch.setattr(fsds, "PART_MIN_ROWS", 0)
+    two = _parsed(data)
+    assert one[:4] == two[:4]
+    assert one[4].equals(two[4])
+    assert (len(one[0]), one[3], one[4].num_rows, len(one[1])) == (435, 126_650, 126_640, 10)
