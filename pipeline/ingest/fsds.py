@@ -10,7 +10,9 @@ per-row work (concept names, dates, decimal cast, duplicate detection, sorting, 
 per-filing digests) is Arrow kernels over whole columns, or Python over the distinct
 values of low-cardinality columns mapped back with `take`: nothing runs per fact in
 Python, and a real quarter has about 3 million num rows. The facts go to the loader as
-one Arrow table (`ParsedFile.facts_table`), each filing's rows contiguous.
+one Arrow table (`ParsedFile.facts_table`), each filing's rows contiguous. A large
+quarter is classified in parts (ranges of submissions) on `LOADER_WORKERS` threads: the
+kernels release the GIL, and the parts give exactly the one-part result (`_parts`).
 
 How a num row lands in raw.facts:
 

@@ -12,7 +12,9 @@ Speed: the main thread reads and parses (Python, holds the GIL) while a writer t
 inserts the previous batch (Arrow -> DuckDB, which releases the GIL), so on two cores
 parsing and writing overlap. The queue between them is short: memory stays bounded.
 DuckDB runs one thread while loading (`write.LOADER_THREADS`): the parser has the
-other core.
+other core. With `LOADER_WORKERS` > 1 and enough JSON input, parsing moves to worker
+processes (`workers.py`), handed back in the in-process order; Arrow memory comes from
+jemalloc while loading (`cores.arrow_memory_pool`).
 """
 
 from __future__ import annotations
