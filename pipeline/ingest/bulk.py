@@ -39,3 +39,13 @@ def members(path: Path) -> Iterator[tuple[str, bytes | None, str | None]]:
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError,
                     NotImplementedError) as exc:
                 yield name, None, f"unreadable zip member ({type(exc).__name__}: {exc})"
+
+
+def json_bytes(path: Path) -> int:
+    """Uncompressed bytes of the JSON members (what parsing them costs scales with)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(i.file_size for i in zf.infolist()
+                       if not i.is_dir() and i.filename.lower().endswith(".json"))
+    except (zipfile.BadZipFile, OSError):
+        return 0

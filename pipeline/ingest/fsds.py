@@ -10,7 +10,9 @@ per-row work (concept names, dates, decimal cast, duplicate detection, sorting, 
 per-filing digests) is Arrow kernels over whole columns, or Python over the distinct
 values of low-cardinality columns mapped back with `take`: nothing runs per fact in
 Python, and a real quarter has about 3 million num rows. The facts go to the loader as
-one Arrow table (`ParsedFile.facts_table`), each filing's rows contiguous.
+one Arrow table (`ParsedFile.facts_table`), each filing's rows contiguous. A large
+quarter is classified in parts (ranges of submissions) on `LOADER_WORKERS` threads: the
+kernels release the GIL, and the parts give exactly the one-part result (`_parts`).
 
 How a num row lands in raw.facts:
 
@@ -48,6 +50,7 @@ import io
 import re
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -58,6 +61,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipeline.ingest import values as V
+from pipeline.ingest.cores import worker_count
 from pipeline.ingest.model import FilingRecord, ParsedFile, RejectRecord, where
 from pipeline.ingest.sec import _expected_class, _fiscal_year, resolve_symbol
 from pipeline.ingest.vendor import decimal_column
@@ -186,6 +190,12 @@ def _rank(column: pa.Array) -> pa.Array:
     return pc.fill_null(pa.array(ranks, pa.int32()).take(encoded.indices), -1)
 
 
+def _record_index(num: pa.Table, subs: pa.Table) -> pa.ChunkedArray:
+    """The sub.txt position of each num row's submission (NULL: adsh not in sub.txt)."""
+    position = pc.index_in(num.column("adsh"), value_set=subs.column("adsh"))
+    return subs.column("record_index").take(position)
+
+
 def _period_start(end: date | None, quarters: int | None) -> date | None:
     return _months_back(end, 3 * quarters) if end and quarters else None
 
@@ -205,8 +215,10 @@ def classify(num: pa.Table, subs: pa.Table) -> tuple[pa.Table, list[dict[str, An
     # chunked where a kernel takes chunks; combined where a dictionary is needed
     adsh, tag, value = num.column("adsh"), num.column("tag"), num.column("value")
     version = column("version")
-    position = pc.index_in(adsh, value_set=subs.column("adsh"))
-    record_index = subs.column("record_index").take(position)
+    if "record_index" in num.column_names:  # computed once for all parts (`_record_index`)
+        record_index = num.column("record_index")
+    else:
+        record_index = _record_index(num, subs)
     custom = pc.fill_null(pc.equal(num.column("version"), adsh), False)
     prefix = pc.if_else(custom, pa.scalar(CUSTOM_PREFIX),
                         _per_value(version, lambda v: v and _prefix(v), pa.string()))
@@ -235,10 +247,14 @@ def classify(num: pa.Table, subs: pa.Table) -> tuple[pa.Table, list[dict[str, An
     ]
     # rare: a plain decimal the Arrow cast cannot take (> 10 fraction digits, or beyond
     # DECIMAL(38,10)): exact_text, rounded half-even in Python; out of range: a reject
-    odd = pc.and_(pc.invert(safe), pc.fill_null(
-        pc.match_substring_regex(value, PLAIN_DECIMAL), False))
     exact_text = pa.nulls(n, pa.string())
-    if pc.any(odd).as_py():
+    odd = None
+    if not pc.all(safe).as_py():  # the regex over the unsafe values only (usually few)
+        unsafe = pc.invert(safe).combine_chunks()
+        plain = pc.match_substring_regex(pc.filter(value, unsafe), PLAIN_DECIMAL)
+        odd = pc.replace_with_mask(pc.fill_null(pa.nulls(n, pa.bool_()), False), unsafe,
+                                   pc.fill_null(plain, False).combine_chunks())
+    if odd is not None and pc.any(odd).as_py():
         texts = [V.number_text(_exact(v)) if o else None
                  for v, o in zip(value.to_pylist(), odd.to_pylist(), strict=True)]
         exact_text = pa.array(texts, pa.string())
@@ -465,15 +481,15 @@ def build(sub: _Member, num: _Member, source_file: str) -> ParsedFile:
         "record_index": pa.array([i for i, _ in kept], pa.int32()),
         "period_end": pa.array([sub_periods[i] for i, _ in kept], pa.date32()),
     })
-    facts, problems = classify(num.table, index_table)
-    for r in problems:
-        rejects.append(RejectRecord(
-            r["record_index"], r["concept"],
-            f"{where(source_file, r['record_index'], r['concept'])}: {r['problem']}",
-            _payload(r["payload"])))
-    losers = _duplicates(facts)
-    if losers is not None:
-        for r in facts.filter(losers).to_pylist():
+    parts = _parts(num.table, index_table)
+    for part in parts:
+        for r in part.problems:
+            rejects.append(RejectRecord(
+                r["record_index"], r["concept"],
+                f"{where(source_file, r['record_index'], r['concept'])}: {r['problem']}",
+                _payload(r["payload"])))
+    for part in parts:
+        for r in part.losers:
             rejects.append(RejectRecord(
                 r["record_index"], r["concept"],
                 f"{where(source_file, r['record_index'], r['concept'])}: duplicate fact "
@@ -482,12 +498,12 @@ def build(sub: _Member, num: _Member, source_file: str) -> ParsedFile:
                 _payload("\t".join("" if r[c] is None else str(r[c]) for c in (
                     "taxonomy_version", "concept", "unit", "period_end", "qtrs",
                     "segments", "coreg", "value_text")))))
-        facts = facts.filter(pc.invert(losers)).combine_chunks()
-    per_filing = _per_filing(facts, index_table)
-    runs = _runs(facts.column("record_index"))
-    digests = _digests(facts, runs)
-    facts_table = _numbers(facts.select([*FACT_COLUMNS, "exact_text"]))
-    del facts
+    per_filing = {k: v for part in parts for k, v in part.per_filing.items()}
+    runs = {k: v for part in parts for k, v in part.runs.items()}
+    digests = {k: v for part in parts for k, v in part.digests.items()}
+    tables = [part.facts for part in parts if part.facts.num_rows] or [parts[0].facts]
+    facts_table = pa.concat_tables(tables)
+    del parts, tables
 
     for text in num.bad_rows:
         fields = text.split("\t")
@@ -528,6 +544,85 @@ def build(sub: _Member, num: _Member, source_file: str) -> ParsedFile:
     rejects.sort(key=lambda r: -1 if r.record_index is None else r.record_index)
     return ParsedFile(source_file=source_file, records=sub.rows, keys=num.rows,
                       filings=filings, rejects=rejects, facts_table=facts_table)
+
+
+@dataclass(slots=True)
+class _Part:
+    """The facts of a range of submissions (record_index lo <= r < hi), classified."""
+
+    facts: pa.Table  # FACT_COLUMNS, value_number DECIMAL(38,10), sorted by key
+    problems: list[dict[str, Any]]  # rejected rows (classify), in file order
+    losers: list[dict[str, Any]]  # duplicate rows on the raw.facts key
+    per_filing: dict[int, tuple[int | None, str | None]]
+    runs: dict[int, tuple[int, int]]  # record_index -> rows of `facts`
+    digests: dict[int, str]
+
+
+# Submissions are split into this many parts per thread (parts differ in size), and a
+# quarter below PART_MIN_ROWS num rows is one part: threads cost more than they save.
+PARTS_PER_THREAD = 2
+PART_MIN_ROWS = 200_000
+
+
+def _parts(num: pa.Table, subs: pa.Table) -> list[_Part]:
+    """`_part` over ranges of submissions, on `cores.worker_count()` threads.
+
+    The Arrow kernels release the GIL, so the threads use the cores without the cost of
+    moving hundreds of megabytes between processes. Every step of `_part` is per
+    submission (the sort key starts with record_index; duplicates, digests, per-filing
+    figures are within a submission), so the parts, concatenated in range order, are
+    exactly the one-part result: the same rows and digests whatever the thread count.
+    Rows of submissions missing from sub.txt (NULL record_index) go with the first part,
+    in file order, so the rejects come out in the same order too.
+    """
+    threads = worker_count()
+    if threads == 1 or num.num_rows < PART_MIN_ROWS:
+        return [_part(num, subs, None)]
+    record_index = _record_index(num, subs).combine_chunks()
+    num = num.append_column("record_index", record_index)
+    counts = pc.value_counts(pc.drop_null(record_index))
+    by_index = sorted(zip(counts.field("values").to_pylist(),
+                          counts.field("counts").to_pylist(), strict=True))
+    wanted = threads * PARTS_PER_THREAD
+    target = max(1, -(-sum(c for _, c in by_index) // wanted))
+    bounds: list[int] = []  # the first record_index of each part after the first
+    rows = 0
+    for r, c in by_index:
+        if rows >= target:
+            bounds.append(r)
+            rows = 0
+        rows += c
+    ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsds") as pool:
+        return list(pool.map(lambda lo_hi: _part(num, subs, lo_hi), ranges))
+
+
+def _part(num: pa.Table, subs: pa.Table, lo_hi: tuple[int | None, int | None] | None
+          ) -> _Part:
+    """Classify, dedupe, digest and cast the num rows of submissions lo <= r < hi (all
+    rows when `lo_hi` is None; the first range also takes the rows of unknown adsh)."""
+    if lo_hi is not None:
+        lo, hi = lo_hi
+        r = num.column("record_index")
+        mask = pc.less(r, hi) if hi is not None else pc.is_valid(r)
+        if lo is not None:
+            mask = pc.and_(mask, pc.greater_equal(r, lo))
+        else:
+            mask = pc.or_(pc.fill_null(mask, False), pc.is_null(r))
+        num = num.filter(pc.fill_null(mask, False))
+    facts, problems = classify(num, subs)
+    losers = _duplicates(facts)
+    loser_rows: list[dict[str, Any]] = []
+    if losers is not None:
+        loser_rows = facts.filter(losers).select(
+            ["record_index", "taxonomy_version", "concept", "unit", "period_end", "qtrs",
+             "segments", "coreg", "value_text"]).to_pylist()
+        facts = facts.filter(pc.invert(losers)).combine_chunks()
+    per_filing = _per_filing(facts, subs)
+    runs = _runs(facts.column("record_index"))
+    digests = _digests(facts, runs)
+    table = _numbers(facts.select([*FACT_COLUMNS, "exact_text"]))
+    return _Part(table, problems, loser_rows, per_filing, runs, digests)
 
 
 def _content_digest(f: FilingRecord, facts_digest: str | None) -> str:

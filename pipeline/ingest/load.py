@@ -12,7 +12,9 @@ Speed: the main thread reads and parses (Python, holds the GIL) while a writer t
 inserts the previous batch (Arrow -> DuckDB, which releases the GIL), so on two cores
 parsing and writing overlap. The queue between them is short: memory stays bounded.
 DuckDB runs one thread while loading (`write.LOADER_THREADS`): the parser has the
-other core.
+other core. With `LOADER_WORKERS` > 1 and enough JSON input, parsing moves to worker
+processes (`workers.py`), handed back in the in-process order; Arrow memory comes from
+jemalloc while loading (`cores.arrow_memory_pool`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from pipeline.ingest import bulk
+from pipeline.ingest import bulk, workers
+from pipeline.ingest.cores import arrow_memory_pool
 from pipeline.ingest.model import ParsedFile
 from pipeline.ingest.parse import (
     NOT_JUDGED,
@@ -111,6 +115,7 @@ class _Pipeline:
         self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
         self.timings: dict[str, float] = {}
         self.extra_files = 0  # members of bulk zips read as input files, minus the zips
+        self.pool: workers.OrderedPool | None = None
 
     def _drain(self) -> None:
         try:
@@ -123,15 +128,26 @@ class _Pipeline:
 
     def run(self, files: list[Path]) -> LoadSummary:
         cpu = time.thread_time()
+        count = workers.worker_count()
+        if count > 1 and _parallel_bytes(files) >= workers.PARALLEL_MIN_BYTES:
+            self.pool = workers.OrderedPool(count, self._parsed, self._queue)
+        self.timings["workers"] = float(count if self.pool is not None else 1)
         self.thread.start()
         try:
             for path in files:
                 self.add(path, path.name)
                 if self.error is not None:
                     break
+            if self.pool is not None:
+                clock = time.perf_counter()
+                self.pool.drain()
+                tick(self.timings, "parse", clock)
             self._flush()
             tick(self.timings, "read_cpu", cpu, time.thread_time)
         finally:
+            if self.pool is not None:
+                self.pool.close()
+                self.timings["worker_cpu"] = self.pool.worker_cpu
             self.queue.put(None)
             self.thread.join()
             self.hasher.shutdown()
@@ -165,25 +181,40 @@ class _Pipeline:
         started = now()
         load_id = self.next_load_id
         self.next_load_id += 1
+        # with workers, everything goes through the pool's queue: the order (load ids,
+        # batches, which file first presents a filing version) is the in-process order
+        ready = self.pool.add_ready if self.pool is not None else self._queue
         if data is None:
             parsed = file_reject(source_file, why or "unreadable")
             parsed.records = NOT_JUDGED
-            self._queue((parsed, load_id, None, started))
+            ready((parsed, load_id, None, started))
             return
         previous = self.last_sha.get(source_file)
         sha: str | Future[str]
         if previous is not None:
             sha = sha256_hex(data)
             if sha == previous:
-                self._queue(PendingFile(FileResult(source_file, load_id, sha, "skipped_unchanged",
+                ready(PendingFile(FileResult(source_file, load_id, sha, "skipped_unchanged",
                                              started_at=started, finished_at=now()), None))
                 return
         else:  # never loaded: hash while parsing (hashlib releases the GIL)
             sha = self.hasher.submit(sha256_hex, data)
         clock = time.perf_counter()
+        if self.pool is not None and not source_file.endswith(".zip"):
+            self.pool.add(data, source_file, (load_id, sha, started))
+            tick(self.timings, "parse", clock)
+            return
+        if self.pool is not None:  # a data-set zip: parsed here, on threads, in turn
+            self.pool.drain()  # (its facts are too big to wait in the pool's queue)
         parsed = safe_parse(data, source_file)
         tick(self.timings, "parse", clock)
         del data
+        digest = sha if isinstance(sha, str) else sha.result()
+        self._queue((parsed, load_id, digest, started))
+
+    def _parsed(self, tag: tuple[int, str | Future[str], datetime], parsed: ParsedFile) -> None:
+        """A file parsed by a worker, handed back in order (`workers.OrderedPool`)."""
+        load_id, sha, started = tag
         digest = sha if isinstance(sha, str) else sha.result()
         self._queue((parsed, load_id, digest, started))
 
@@ -227,6 +258,21 @@ class _Pipeline:
         self.batch_facts = 0
 
 
+def _parallel_bytes(files: list[Path]) -> int:
+    """Input bytes that worker processes would parse: JSON files and bulk zips (a data-set
+    zip is parsed in-process, on threads)."""
+    total = 0
+    for path in files:
+        try:
+            if path.name.endswith(".json"):
+                total += path.stat().st_size
+            elif path.name.endswith(".zip") and bulk.is_bulk(path):
+                total += bulk.json_bytes(path)
+        except OSError:
+            continue
+    return total
+
+
 def load_seeds(seeds_dir: Path, db_path: Path) -> LoadSummary:
     """Load every `*.json` directly in `seeds_dir` (sorted path order) into `db_path`.
 
@@ -243,6 +289,8 @@ def load_seeds(seeds_dir: Path, db_path: Path) -> LoadSummary:
     # heap again and again; nothing here builds reference cycles, so pause it.
     collecting = gc.isenabled()
     gc.disable()
+    arrow_pool = pa.default_memory_pool()
+    pa.set_memory_pool(arrow_memory_pool())
     try:
         try:
             migrate(con)
@@ -260,6 +308,7 @@ def load_seeds(seeds_dir: Path, db_path: Path) -> LoadSummary:
                 pass
     finally:
         con.close()
+        pa.set_memory_pool(arrow_pool)
         if collecting:
             gc.enable()
     summary.seconds = time.perf_counter() - clock

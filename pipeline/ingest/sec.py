@@ -119,6 +119,12 @@ def concept_name(taxonomy: str, concept: str) -> str:
 def _date(value: Any) -> date | None:
     if not isinstance(value, str):
         return None
+    return _date_of(value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _date_of(value: str) -> date | None:
+    """A company-facts file repeats a few hundred dates across 100,000s of entries."""
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
@@ -345,13 +351,19 @@ def _items(obj: dict[str, Any]) -> Any:
 
 def _to_decimal(value: Any) -> Decimal | None:
     """`values.to_decimal` with enough precision for DECIMAL(38,10): quantizing a number of
-    more than 18 integer digits to 10 places needs more than the default 28 digits."""
+    more than 18 integer digits to 10 places needs more than the default 28 digits.
+    A JSON integer (most values) is quantized with the explicit DECIMAL(38,10) context
+    there, so it needs no local context (which costs more than the conversion)."""
+    if type(value) is int:
+        return V.to_decimal(value)
     with localcontext() as ctx:
         ctx.prec = 60
         return V.to_decimal(value)
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:  # the usual case (fy); bool is not int here
+        return value if abs(value) < V.LIMIT else None
     if isinstance(value, bool) or value is None:
         return None
     try:
