@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -82,12 +82,45 @@ def digests(db: Path) -> dict[str, str]:
         con.close()
 
 
-def dbt(project: Path, db: Path, *args: str, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    cmd = [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir",
-           str(project)]
-    return subprocess.run(cmd, cwd=project, env={**warehouse.dbt_env(db), **(env or {})},
-                          text=True, capture_output=True)
+def _close_dbt_database() -> None:
+    """dbt-duckdb keeps its database open for the process: close it, so this process
+    can open the file again with the warehouse's own settings."""
+    import gc
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+        DuckDBConnectionManager._ENV = None
+    gc.collect()
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str = ""
+
+
+def dbt(project: Path, db: Path, *args: str, env: dict[str, str] | None = None) -> Done:
+    """dbt in this process (dbtRunner): no interpreter and dbt start-up per invocation."""
+    from dbt.cli.main import dbtRunner
+
+    cmd = [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
+    changes = {**warehouse.dbt_env(db), **(env or {})}
+    saved = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        result = dbtRunner().invoke(cmd)
+    finally:
+        _close_dbt_database()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return Done(0 if result.success else 1, repr(result.exception or ""))
 
 
 @dataclass
@@ -120,16 +153,22 @@ def build(project: Path, db: Path, *, fault: str | None = None) -> tuple[noop.De
 
 
 def full_refresh_digests(project: Path, db: Path) -> dict[str, str]:
-    """The same inputs built from scratch: a copy of the warehouse, `--full-refresh`."""
-    copy = db.with_name("full_refresh.duckdb")
-    for path in (copy, copy.with_suffix(".duckdb.wal")):
-        path.unlink(missing_ok=True)
+    """The same inputs built from scratch: `--full-refresh` on a copy of the warehouse.
+
+    The copy is built at the warehouse's own path (the incremental one set aside, then
+    put back): another path would change dbt's profile, and so cost a full parse.
+    """
+    kept = db.with_name("incremental.duckdb")
     with warehouse.session(db) as con:
         con.execute("checkpoint")
-    shutil.copy(db, copy)
-    proc = dbt(project, copy, *BUILD, "--full-refresh")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return digests(copy)
+    shutil.copy(db, kept)
+    try:
+        proc = dbt(project, db, *BUILD, "--full-refresh")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return digests(db)
+    finally:
+        db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+        os.replace(kept, db)
 
 
 def troo_assets(db: Path) -> dict[int, tuple[Decimal, str]]:
