@@ -13,7 +13,7 @@
     template_basis says which, in words. Read by marts.companies and the tie-out
     evaluation (rules that do not apply to a template are skipped with the reason).
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with filings as (
     select distinct filing_id, source, symbol, cik
     from {{ changed_only(ref('stg_raw__filings'), 'company') }}

@@ -4,7 +4,7 @@
     warehouse is the costly part; summing these rows is not). Filing versions without a
     symbol are counted by concept_coverage itself.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with filings as (
     select filing_id, source, symbol

@@ -7,7 +7,7 @@
     order total).
     version_rank 1 = highest precedence. Precedence is applied per line item downstream.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with filings as (
     select * from {{ changed_only(ref('stg_raw__filings'), 'company') }}
 ),

@@ -21,7 +21,7 @@
     NULL. Q4 candidates exist for fiscal years with an FY row, of companies that file
     quarters at all (annual-only filers get no Q4 noise).
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with line_items as (
     select statement, line_item
     from {{ ref('line_items') }}

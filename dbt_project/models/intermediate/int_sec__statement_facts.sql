@@ -20,7 +20,7 @@
     One row per (filing_id, concept, context): among several units the filing's currency
     wins, among several starts the one closest to the expected start.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 {%- set quarter_days = (75, 105) -%}
 {%- set annual_days = (340, 390) -%}
 {%- set ytd_tolerance_days = 15 -%}

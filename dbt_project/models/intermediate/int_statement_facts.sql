@@ -2,7 +2,7 @@
     Statement facts of every source, one shape: filing_id, concept, value_number,
     context ('current' | 'opening'), cash_flow_basis ('period' | 'year_to_date').
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 with vendor as (
     select filing_id, concept, value_number, context, cash_flow_basis
     from {{ changed_only(ref('int_vendor__statement_facts'), 'filing') }}

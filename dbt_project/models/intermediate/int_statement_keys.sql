@@ -5,7 +5,7 @@
     versions reporting any line), that version's period_end and currency, and the
     cash-flow basis ('year_to_date' when any reported cash-flow line is year-to-date).
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with reported as (
     select * from {{ changed_only(ref('int_statement_lines__reported'), 'company') }}
 ),

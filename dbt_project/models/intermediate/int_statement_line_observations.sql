@@ -12,7 +12,7 @@
     (cash_flow_basis says so). Derived values (identities, discrete quarters) are not
     observations. marts.statement_lines_history orders and de-duplicates these.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with facts as (
     select * from {{ changed_only(ref('int_statement_facts'), 'filing') }}
 ),

@@ -6,7 +6,7 @@
     'derived'), source_concept (reported only), derivation (the formula, derived only) and
     derivation_rule (the identity's rule_id that produced a derived value, else NULL).
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with keys as (
     select * from {{ changed_only(ref('int_statement_keys'), 'company') }}
 ),

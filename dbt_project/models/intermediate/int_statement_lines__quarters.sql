@@ -10,7 +10,7 @@
     (year_to_date_value). Rows carry their key's period_end, currency and filing_id (a
     derived Q4 those of the FY row).
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with quarters as (
     select * from {{ changed_only(ref('int_quarterly_flows'), 'company') }}
 ),

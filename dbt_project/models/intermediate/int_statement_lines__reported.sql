@@ -7,7 +7,7 @@
     'opening' facts (the filing's own instant before the period) of the cash-end
     concepts are the reported cash_beginning_of_period.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with facts as (
     select * from {{ changed_only(ref('int_statement_facts'), 'filing') }}
 ),

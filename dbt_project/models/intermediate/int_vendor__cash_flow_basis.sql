@@ -12,7 +12,7 @@
     Where both kinds of evidence point both ways the row says `ambiguous` and keeps the
     convention. int_vendor__statement_facts applies cash_flow_basis.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 with vendor_filings as (
     select filing_id, symbol, fiscal_year, fiscal_period, period_end
     from {{ changed_only(ref('stg_raw__filings'), 'filing') }}

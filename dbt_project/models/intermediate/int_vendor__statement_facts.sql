@@ -6,7 +6,7 @@
     SEC figure, the vendor's cash rollforward, else the 10-Q convention: year-to-date).
     The join to the concept map filters the 2.5-25 million raw facts down early.
 -#}
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 with facts as (
     select filing_id, concept, value_number
     from {{ changed_only(ref('stg_raw__facts'), 'filing') }}

@@ -15,7 +15,7 @@
 -- variant's formula by name (its values are the lhs / rhs columns) plus any derived term
 -- with its value; a skipped row says why. Values are formatted only where shown, which
 -- keeps the model cheap at scale (formatting a DECIMAL is the costliest step here).
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with
 

@@ -3,7 +3,7 @@
 -- computed for. mart_key_id (an integer surrogate: a hash of the key, so a company's ids
 -- do not move when another company is added, which incremental builds rely on) and previous_year_key_id (the same source, symbol and fiscal period one
 -- fiscal year earlier, NULL when not loaded) keep the tie-out joins on integers.
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with
 

@@ -16,7 +16,7 @@
 --   9 a reading open only to some concepts (concept_required) where the concept is not one.
 -- int_tieout__variants orders the variants of a rule by it; a filing where no reading is
 -- consistent is evaluated under the best-evidenced one and fails.
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key') }}
 
 with
 

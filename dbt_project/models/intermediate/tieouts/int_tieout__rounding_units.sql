@@ -4,7 +4,7 @@
 -- are sums of reported ones, except carried-forward balances, which belong to another
 -- filing (the cross-period rule takes that filing's unit separately). Zero divides by
 -- anything; a row with no nonzero reported monetary value gets the ceiling, 1,000,000.
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with
 

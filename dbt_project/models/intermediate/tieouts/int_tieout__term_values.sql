@@ -5,7 +5,7 @@
 -- text is formatted there, only where it is shown: macro tieout_term_text). Set-based
 -- over the rules-as-data seeds: no rule is named in SQL. A table, not a view: both
 -- int_tieout__variants and int_tieout__evaluations read it, some parts more than once.
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key') }}
 
 with
 

@@ -2,7 +2,7 @@
 -- terms (lhs / rhs sums, divisor, counts) and the derived-term texts. Its own table so
 -- that int_tieout__evaluations reads it from storage: as a CTE referenced twice there it
 -- was held in memory and ran out of it at 10,000 companies. Generic over the seeds.
-{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key') }}
 
 with
 
