@@ -17,6 +17,13 @@ mistaken for a complete one):
 
 `meta.builds` is written by the dbt asset: a 'running' row before dbt starts (so a
 killed build never counts as a success) and 'success' when it ends well.
+
+When dbt does run, it runs incrementally (only the companies loaded after the last
+successful build are recomputed, see dbt_project/macros/incremental/) unless
+`full_refresh_reason()` names a reason to pass `--full-refresh`: requested, no
+successful build of the whole project yet, or a dbt project hash since that build that
+differs from the current one (a changed concept map, rule, model or macro; also a build
+of a different project that crashed half-way after the last success).
 """
 
 from __future__ import annotations
@@ -73,6 +80,8 @@ class Decision:
     project_hash: str
     max_load_id: int
     last_build_run_id: str | None = None
+    full_refresh: bool = True  # when building: `dbt build --full-refresh`, else incremental
+    refresh_reason: str = ""   # why full, or what the incremental build recomputes
 
 
 def _last_load(con: duckdb.DuckDBPyConnection) -> int:
@@ -92,6 +101,32 @@ def _last_build(con: duckdb.DuckDBPyConnection) -> tuple[str, str, bool, str, in
         return None
 
 
+def full_refresh_reason(con: duckdb.DuckDBPyConnection, current_hash: str,
+                        requested: bool) -> str | None:
+    """Why this build must rebuild every model (`--full-refresh`), or None: incremental.
+
+    Incremental models recompute the companies loaded after the watermark of the last
+    successful build of the whole project; that is only right if every model was last
+    built by the same dbt project. So every build since that success (a crashed one
+    included: it may have rebuilt some tables with its own project) must carry the
+    current project hash.
+    """
+    if requested:
+        return "full refresh requested"
+    try:
+        rows = con.execute(
+            "select project_hash, status = 'success' and full_build from meta.builds "
+            "where started_at >= (select max(started_at) from meta.builds "
+            "where status = 'success' and full_build)").fetchall()
+    except duckdb.CatalogException:
+        return "no previous dbt build recorded"
+    if not any(ok for _, ok in rows):
+        return "no previous successful build of the whole dbt project"
+    if any(stored != current_hash for stored, _ in rows):
+        return "dbt project changed since the last successful build"
+    return None
+
+
 def published_run_id(published: Path) -> str | None:
     from pipeline.publish import published_snapshot
 
@@ -107,9 +142,11 @@ def decide(con: duckdb.DuckDBPyConnection, *, project_dir: Path, published: Path
     """Whether this run's `dbt build` can be skipped, and why (see the module doc)."""
     current = project_hash(project_dir)
     loads = _last_load(con)
+    refresh = full_refresh_reason(con, current, full_refresh)
 
     def build(reason: str, last: str | None = None) -> Decision:
-        return Decision(False, reason, current, loads, last)
+        how = refresh or "incremental: the companies of loads after the last successful build"
+        return Decision(False, reason, current, loads, last, refresh is not None, how)
 
     if full_refresh:
         return build("full refresh requested")
@@ -127,7 +164,7 @@ def decide(con: duckdb.DuckDBPyConnection, *, project_dir: Path, published: Path
         return build("new or changed input files since the last build", run_id)
     if published_run_id(published) != run_id:
         return build("the last build was not published", run_id)
-    return Decision(True, SKIP_REASON, current, loads, run_id)
+    return Decision(True, SKIP_REASON, current, loads, run_id, False, "")
 
 
 def record_start(con: duckdb.DuckDBPyConnection, run_id: str, decision: Decision,

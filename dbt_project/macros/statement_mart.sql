@@ -10,7 +10,7 @@
 {% macro statement_mart(statement, key_columns=[], constant_columns={}) -%}
 {%- set header = ['source', 'symbol', 'fiscal_year', 'fiscal_period', 'period_end', 'currency', 'filing_id'] -%}
 with lines as (
-    select * from {{ ref('int_statement_lines') }}
+    select * from {{ changed_only(ref('int_statement_lines')) }}
     where statement = '{{ statement }}'
 ),
 
@@ -18,7 +18,7 @@ with lines as (
 
 keys as (
     select source, symbol, fiscal_year, fiscal_period{% for c in key_columns %}, {{ c }}{% endfor %}
-    from {{ ref('int_statement_keys') }}
+    from {{ changed_only(ref('int_statement_keys')) }}
 ),
 {%- endif %}
 

@@ -115,9 +115,10 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
                 "last_build_run_id": decision.last_build_run_id or "",
                 "project_hash": decision.project_hash[:16]})
             return
-        context.log.info(f"dbt build: {decision.reason}")
+        context.log.info(f"dbt build: {decision.reason}; {decision.refresh_reason}")
+        args = ["build", "--full-refresh"] if decision.full_refresh else ["build"]
         with warehouse.dbt_environment(duckdb.database):
-            invocation = dbt.cli(["build"], context=context, raise_on_error=True)
+            invocation = dbt.cli(args, context=context, raise_on_error=True)
         try:
             yield from invocation.stream()
         finally:

@@ -16,9 +16,10 @@
     template_basis says which, in words. Read by marts.companies and the tie-out
     evaluation (rules that do not apply to a template are skipped with the reason).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with filings as (
     select distinct filing_id, source, symbol, cik
-    from {{ ref('stg_raw__filings') }}
+    from {{ changed_only(ref('stg_raw__filings'), 'company') }}
     where symbol is not null
 ),
 
@@ -82,7 +83,7 @@ concepts_reported as (
         filings.symbol,
         templates.industry_template,
         templates.concept
-    from {{ ref('stg_raw__facts') }} as facts
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }} as facts
     inner join templates
         on templates.basis in ('concept', 'classified')
         and facts.concept = templates.concept

@@ -7,8 +7,9 @@
     order total).
     version_rank 1 = highest precedence. Precedence is applied per line item downstream.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with filings as (
-    select * from {{ ref('stg_raw__filings') }}
+    select * from {{ changed_only(ref('stg_raw__filings'), 'company') }}
 ),
 
 keyed as (

@@ -21,6 +21,7 @@
     NULL. Q4 candidates exist for fiscal years with an FY row, of companies that file
     quarters at all (annual-only filers get no Q4 noise).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with line_items as (
     select statement, line_item
     from {{ ref('line_items') }}
@@ -30,12 +31,12 @@ with line_items as (
 ),
 
 filings as (
-    select filing_id, period_start from {{ ref('stg_raw__filings') }}
+    select filing_id, period_start from {{ changed_only(ref('stg_raw__filings'), 'company') }}
 ),
 
 keys as (
     select keys.*, filings.period_start
-    from {{ ref('int_statement_keys') }} as keys
+    from {{ changed_only(ref('int_statement_keys'), 'company') }} as keys
     left join filings on keys.filing_id = filings.filing_id
 ),
 
@@ -44,7 +45,7 @@ filed as (
         reported.source, reported.symbol, reported.fiscal_year, reported.fiscal_period,
         reported.statement, reported.line_item, reported.value, reported.value_filing_id,
         cast(null as varchar) as derivation_rule
-    from {{ ref('int_statement_lines__reported') }} as reported
+    from {{ changed_only(ref('int_statement_lines__reported'), 'company') }} as reported
     inner join line_items
         on reported.statement = line_items.statement
         and reported.line_item = line_items.line_item
@@ -53,7 +54,7 @@ filed as (
         derived.source, derived.symbol, derived.fiscal_year, derived.fiscal_period,
         derived.statement, derived.line_item, derived.value, derived.value_filing_id,
         derived.derivation_rule
-    from {{ ref('int_statement_lines__derived') }} as derived
+    from {{ changed_only(ref('int_statement_lines__derived'), 'company') }} as derived
     inner join line_items
         on derived.statement = line_items.statement
         and derived.line_item = line_items.line_item

@@ -20,6 +20,7 @@
     One row per (filing_id, concept, context): among several units the filing's currency
     wins, among several starts the one closest to the expected start.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 {%- set quarter_days = (75, 105) -%}
 {%- set annual_days = (340, 390) -%}
 {%- set ytd_tolerance_days = 15 -%}
@@ -33,7 +34,7 @@ with filings as (
         fiscal_period,
         case when fiscal_period = 'FY' then 0
              else try_cast(substr(fiscal_period, 2) as integer) end as quarter
-    from {{ ref('stg_raw__filings') }}
+    from {{ changed_only(ref('stg_raw__filings'), 'filing') }}
     where source in ('sec', 'sec_fsds')  -- company facts and the quarterly data sets
       and regexp_replace(upper(document_type), '/A$', '') in ('10-K', '10-Q', '20-F', '40-F')
       and period_end is not null
@@ -60,7 +61,7 @@ facts as (
         datediff('day', f.period_start, f.period_end) as days,
         cs.on_cash_flow,
         cs.cash_flow_only
-    from {{ ref('stg_raw__facts') }} as f
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }} as f
     inner join filings as fl on f.filing_id = fl.filing_id
     inner join concept_statements as cs on f.concept = cs.concept
     where f.period_end is not null  -- SEC facts carry dates; skips vendor rows cheaply

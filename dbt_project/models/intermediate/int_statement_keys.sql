@@ -5,12 +5,13 @@
     versions reporting any line), that version's period_end and currency, and the
     cash-flow basis ('year_to_date' when any reported cash-flow line is year-to-date).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with reported as (
-    select * from {{ ref('int_statement_lines__reported') }}
+    select * from {{ changed_only(ref('int_statement_lines__reported'), 'company') }}
 ),
 
 versions as (
-    select * from {{ ref('int_filing_versions') }}
+    select * from {{ changed_only(ref('int_filing_versions'), 'company') }}
 ),
 
 per_key as (

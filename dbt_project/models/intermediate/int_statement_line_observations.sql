@@ -12,16 +12,17 @@
     (cash_flow_basis says so). Derived values (identities, discrete quarters) are not
     observations. marts.statement_lines_history orders and de-duplicates these.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with facts as (
-    select * from {{ ref('int_statement_facts') }}
+    select * from {{ changed_only(ref('int_statement_facts'), 'filing') }}
 ),
 
 versions as (
-    select * from {{ ref('int_filing_versions') }}
+    select * from {{ changed_only(ref('int_filing_versions'), 'company') }}
 ),
 
 filings as (
-    select filing_id, accession, document_type from {{ ref('stg_raw__filings') }}
+    select filing_id, accession, document_type from {{ changed_only(ref('stg_raw__filings'), 'company') }}
 ),
 
 concept_map as (
@@ -69,7 +70,7 @@ own as (
 
 raw_facts as (
     select filing_id, concept, unit, period_start, period_end, value_number
-    from {{ ref('stg_raw__facts') }}
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }}
     where period_end is not null
         and value_number is not null
 ),

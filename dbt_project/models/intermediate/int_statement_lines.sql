@@ -6,12 +6,13 @@
     'derived'), source_concept (reported only), derivation (the formula, derived only) and
     derivation_rule (the identity's rule_id that produced a derived value, else NULL).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with keys as (
-    select * from {{ ref('int_statement_keys') }}
+    select * from {{ changed_only(ref('int_statement_keys'), 'company') }}
 ),
 
 filed as (
-    select * from {{ ref('int_statement_lines__as_filed') }}
+    select * from {{ changed_only(ref('int_statement_lines__as_filed'), 'company') }}
 ),
 
 line_items as (
@@ -54,7 +55,7 @@ quarters as (
         cast(null as varchar) as source_concept,
         derivation,
         derivation_rule
-    from {{ ref('int_statement_lines__quarters') }}
+    from {{ changed_only(ref('int_statement_lines__quarters'), 'company') }}
 ),
 
 final as (

@@ -12,8 +12,9 @@
     value_filing_id is the highest-precedence version among the terms' suppliers (for a
     carried-forward balance: the version that reported the previous year's cash).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with reported as (
-    select * from {{ ref('int_statement_lines__reported') }}
+    select * from {{ changed_only(ref('int_statement_lines__reported'), 'company') }}
 ),
 
 derivations as (

@@ -10,16 +10,17 @@
     (year_to_date_value). Rows carry their key's period_end, currency and filing_id (a
     derived Q4 those of the FY row).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with quarters as (
-    select * from {{ ref('int_quarterly_flows') }}
+    select * from {{ changed_only(ref('int_quarterly_flows'), 'company') }}
 ),
 
 keys as (
-    select * from {{ ref('int_statement_keys') }}
+    select * from {{ changed_only(ref('int_statement_keys'), 'company') }}
 ),
 
 reported as (
-    select * from {{ ref('int_statement_lines__reported') }}
+    select * from {{ changed_only(ref('int_statement_lines__reported'), 'company') }}
 ),
 
 differenced as (

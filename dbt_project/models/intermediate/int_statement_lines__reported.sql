@@ -7,12 +7,13 @@
     'opening' facts (the filing's own instant before the period) of the cash-end
     concepts are the reported cash_beginning_of_period.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 with facts as (
-    select * from {{ ref('int_statement_facts') }}
+    select * from {{ changed_only(ref('int_statement_facts'), 'filing') }}
 ),
 
 versions as (
-    select * from {{ ref('int_filing_versions') }}
+    select * from {{ changed_only(ref('int_filing_versions'), 'company') }}
 ),
 
 concept_map as (

@@ -12,9 +12,10 @@
     Where both kinds of evidence point both ways the row says `ambiguous` and keeps the
     convention. int_vendor__statement_facts applies cash_flow_basis.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 with vendor_filings as (
     select filing_id, symbol, fiscal_year, fiscal_period, period_end
-    from {{ ref('stg_raw__filings') }}
+    from {{ changed_only(ref('stg_raw__filings'), 'filing') }}
     where source = 'vendor'
 ),
 
@@ -31,7 +32,7 @@ vendor_values as (
         cash_concepts.line_item,
         cash_concepts.priority,
         facts.value_number
-    from {{ ref('stg_raw__facts') }} as facts
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }} as facts
     inner join vendor_filings on facts.filing_id = vendor_filings.filing_id
     inner join cash_concepts on facts.concept = cash_concepts.concept
     where facts.value_number is not null
@@ -48,8 +49,8 @@ sec_facts as (
         facts.period_end,
         facts.value_number,
         datediff('day', facts.period_start, facts.period_end) as days
-    from {{ ref('stg_raw__facts') }} as facts
-    inner join {{ ref('stg_raw__filings') }} as filings on facts.filing_id = filings.filing_id
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }} as facts
+    inner join {{ changed_only(ref('stg_raw__filings'), 'filing') }} as filings on facts.filing_id = filings.filing_id
     where filings.source = 'sec'
         and facts.period_start is not null
         and facts.value_number is not null

@@ -6,20 +6,21 @@
     SEC figure, the vendor's cash rollforward, else the 10-Q convention: year-to-date).
     The join to the concept map filters the 2.5-25 million raw facts down early.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing') }}
 with facts as (
     select filing_id, concept, value_number
-    from {{ ref('stg_raw__facts') }}
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }}
     where value_number is not null
 ),
 
 filings as (
     select filing_id, fiscal_period
-    from {{ ref('stg_raw__filings') }}
+    from {{ changed_only(ref('stg_raw__filings'), 'filing') }}
     where source = 'vendor'
 ),
 
 quarter_basis as (
-    select filing_id, cash_flow_basis from {{ ref('int_vendor__cash_flow_basis') }}
+    select filing_id, cash_flow_basis from {{ changed_only(ref('int_vendor__cash_flow_basis'), 'filing') }}
 ),
 
 mapped_concepts as (

@@ -3,15 +3,27 @@
     concept mapped to several line items (e.g. the pre-2018 cash concept feeds both the
     balance sheet and the cash-flow reconciliation) shows its best mapping (lowest
     priority, then statement and line order) and lists all of them in mapped_to. -#}
-with concept_filings as (
-    -- distinct pairs first: DuckDB's count(distinct) aggregate does not parallelise,
-    -- and this model scans every fact of the warehouse
-    select distinct concept, filing_id
-    from {{ ref('stg_raw__facts') }}
+with no_symbol_filings as (
+    select filing_id from {{ ref('stg_raw__filings') }} where symbol is null
+),
+
+-- per company from int_concept_filings (kept incrementally), plus the filing versions
+-- without a symbol, counted here (distinct pairs first: DuckDB's count(distinct)
+-- aggregate does not parallelise)
+concept_filings as (
+    select concept, filings from {{ ref('int_concept_filings') }}
+    union all
+    select concept, count(*) as filings
+    from (
+        select distinct concept, filing_id
+        from {{ ref('stg_raw__facts') }}
+        where filing_id in (select filing_id from no_symbol_filings)
+    )
+    group by concept
 ),
 
 facts as (
-    select concept, count(*) as filings
+    select concept, cast(sum(filings) as bigint) as filings
     from concept_filings
     group by concept
 ),

@@ -2,23 +2,24 @@
 -- written once in macros/ratios_definitions.sql. Safe arithmetic (NULL on a zero or
 -- missing denominator), flags for readings a negative denominator flips, and the row's
 -- failed tie-out rules.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 
 with
 
 keys as (
-    select * from {{ ref('int_tieout__mart_keys') }}
+    select * from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 balance_sheet as (
-    select * from {{ ref('balance_sheet') }}
+    select * from {{ changed_only(ref('balance_sheet'), 'company') }}
 ),
 
 income_statement as (
-    select * from {{ ref('income_statement') }}
+    select * from {{ changed_only(ref('income_statement'), 'company') }}
 ),
 
 cash_flow_statement as (
-    select * from {{ ref('cash_flow_statement') }}
+    select * from {{ changed_only(ref('cash_flow_statement'), 'company') }}
 ),
 
 tieout_failures as (
@@ -30,7 +31,7 @@ tieout_failures as (
         list(rule_id order by rule_id) as tieout_failures
     -- the evaluations (intermediate), not marts.tieout_results (quality layer): a mart
     -- never waits on a later layer
-    from {{ ref('int_tieout__evaluations') }}
+    from {{ changed_only(ref('int_tieout__evaluations'), 'company') }}
     where status = 'fail'
     group by all
 ),

@@ -11,6 +11,7 @@
                                   in the concept map (add rows to seeds/concept_map.csv);
       'no_current_period_facts' - mapped concepts, but none at the filing's own period.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='filing', on_schema_change='append_new_columns') }}
 with filings as (
     select
         filing_id,
@@ -20,7 +21,7 @@ with filings as (
         fiscal_year,
         fiscal_period,
         period_end
-    from {{ ref('stg_raw__filings') }}
+    from {{ changed_only(ref('stg_raw__filings'), 'filing') }}
     where source in ('sec', 'sec_fsds')
       and regexp_replace(upper(document_type), '/A$', '') in ('10-K', '10-Q', '20-F', '40-F')
 ),
@@ -36,7 +37,7 @@ facts as (
             as taxonomy,
         f.concept not like 'dei:%' and f.value_number is not null as is_statement_fact,
         m.concept is not null as is_mapped
-    from {{ ref('stg_raw__facts') }} as f
+    from {{ changed_only(ref('stg_raw__facts'), 'filing') }} as f
     inner join filings as fl on f.filing_id = fl.filing_id
     left join mapped_concepts as m on f.concept = m.concept
     where f.period_end is not null  -- SEC facts carry dates; skips vendor rows cheaply
@@ -54,7 +55,7 @@ per_filing as (
 
 selected as (
     select filing_id, count(*) as statement_facts
-    from {{ ref('int_sec__statement_facts') }}
+    from {{ changed_only(ref('int_sec__statement_facts'), 'filing') }}
     group by filing_id
 ),
 

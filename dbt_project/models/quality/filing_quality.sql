@@ -1,18 +1,19 @@
 -- Per mart key: how many tie-out rules were evaluated, passed, failed and skipped, the
 -- worst failed severity and the score passed / evaluated.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 
 with
 
 keys as (
-    select * from {{ ref('int_tieout__mart_keys') }}
+    select * from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 units as (
-    select * from {{ ref('int_tieout__rounding_units') }}
+    select * from {{ changed_only(ref('int_tieout__rounding_units'), 'company') }}
 ),
 
 results as (
-    select * from {{ ref('tieout_results') }}
+    select * from {{ changed_only(ref('tieout_results'), 'company') }}
 ),
 
 counted as (

@@ -1,10 +1,11 @@
 -- One row per (mart key, rule): the tie-out's lhs, rhs, difference, tolerance and status.
 -- Failures are data: no dbt test asserts that a rule passes.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 
 with
 
 evaluations as (
-    select * from {{ ref('int_tieout__evaluations') }}
+    select * from {{ changed_only(ref('int_tieout__evaluations'), 'company') }}
 ),
 
 final as (

@@ -15,6 +15,7 @@
 -- variant's formula by name (its values are the lhs / rhs columns) plus any derived term
 -- with its value; a skipped row says why. Values are formatted only where shown, which
 -- keeps the model cheap at scale (formatting a DECIMAL is the costliest step here).
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with
 
@@ -37,15 +38,15 @@ terms as (
 ),
 
 keys as (
-    select * from {{ ref('int_tieout__mart_keys') }}
+    select * from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 units as (
-    select mart_key_id, rounding_unit from {{ ref('int_tieout__rounding_units') }}
+    select mart_key_id, rounding_unit from {{ changed_only(ref('int_tieout__rounding_units'), 'company') }}
 ),
 
 term_values as (
-    select * from {{ ref('int_tieout__term_values') }}
+    select * from {{ changed_only(ref('int_tieout__term_values'), 'mart_key') }}
 ),
 
 -- rules that do not apply to a filer's industry template (bank, insurer, reit): skipped
@@ -56,7 +57,7 @@ not_applicable as (
         templates.symbol,
         applicability.rule_id,
         applicability.reason
-    from {{ ref('int_company_templates') }} as templates
+    from {{ changed_only(ref('int_company_templates'), 'company') }} as templates
     inner join {{ ref('tieout_rule_applicability') }} as applicability
         on templates.industry_template = applicability.industry_template
 ),
@@ -74,7 +75,7 @@ required_slots as (
 ),
 -- the chosen variant per (mart row, rule), with its numbers: int_tieout__variants
 chosen as (
-    select * from {{ ref('int_tieout__variants') }}
+    select * from {{ changed_only(ref('int_tieout__variants'), 'mart_key') }}
 ),
 
 -- names of the missing required terms, for the rows that miss any

@@ -1,8 +1,9 @@
 -- One row per mart key that has any statement line (the rows of the statement marts),
 -- with the row's period_end, currency and filing_id: the rows tie-outs and ratios are
--- computed for. mart_key_id (an integer
--- surrogate) and previous_year_key_id (the same source, symbol and fiscal period one
+-- computed for. mart_key_id (an integer surrogate: a hash of the key, so a company's ids
+-- do not move when another company is added, which incremental builds rely on) and previous_year_key_id (the same source, symbol and fiscal period one
 -- fiscal year earlier, NULL when not loaded) keep the tie-out joins on integers.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with
 
@@ -17,12 +18,12 @@ keys as (
         period_end,
         currency,
         filing_id
-    from {{ ref('int_statement_lines') }}
+    from {{ changed_only(ref('int_statement_lines'), 'company') }}
 ),
 
 numbered as (
     select
-        row_number() over (order by source, symbol, fiscal_year, fiscal_period) as mart_key_id,
+        hash(source, symbol, fiscal_year, fiscal_period) as mart_key_id,
         *
     from keys
 ),

@@ -16,6 +16,7 @@
 --   9 a reading open only to some concepts (concept_required) where the concept is not one.
 -- int_tieout__variants orders the variants of a rule by it; a filing where no reading is
 -- consistent is evaluated under the best-evidenced one and fails.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key') }}
 
 with
 
@@ -29,11 +30,11 @@ reading_concepts as (
 
 keys as (
     select mart_key_id, source, symbol, fiscal_year, fiscal_period, period_end
-    from {{ ref('int_tieout__mart_keys') }}
+    from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 units as (
-    select mart_key_id, rounding_unit from {{ ref('int_tieout__rounding_units') }}
+    select mart_key_id, rounding_unit from {{ changed_only(ref('int_tieout__rounding_units'), 'company') }}
 ),
 
 check_slots as (
@@ -53,7 +54,7 @@ checks as (
         bool_or(method = 'derived') as any_derived,
         sum(coefficient * value) filter (where side = 'lhs') as lhs_sum,
         sum(coefficient * value) filter (where side = 'rhs') as rhs_sum
-    from {{ ref('int_tieout__term_values') }}
+    from {{ changed_only(ref('int_tieout__term_values'), 'mart_key') }}
     where rule_id in (select confirmed_by from readings)
     group by mart_key_id, rule_id
 ),
@@ -184,7 +185,7 @@ by_concept as (
         reading_concepts.rule_id,
         reading_concepts.variant,
         lines.source_concept
-    from {{ ref('int_tieout__lines') }} as lines
+    from {{ changed_only(ref('int_tieout__lines'), 'company') }} as lines
     inner join reading_concepts
         on lines.line_item = reading_concepts.line_item
         and lines.source_concept = reading_concepts.concept

@@ -4,12 +4,13 @@
 -- are sums of reported ones, except carried-forward balances, which belong to another
 -- filing (the cross-period rule takes that filing's unit separately). Zero divides by
 -- anything; a row with no nonzero reported monetary value gets the ceiling, 1,000,000.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company') }}
 
 with
 
 keys as (
     select mart_key_id, source, symbol, fiscal_year, fiscal_period
-    from {{ ref('int_tieout__mart_keys') }}
+    from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 line_items as (
@@ -24,7 +25,7 @@ monetary_values as (
         lines.fiscal_year,
         lines.fiscal_period,
         cast(lines.value as decimal(38, 10)) as value
-    from {{ ref('int_statement_lines') }} as lines
+    from {{ changed_only(ref('int_statement_lines'), 'company') }} as lines
     inner join line_items
         on lines.statement = line_items.statement
         and lines.line_item = line_items.line_item

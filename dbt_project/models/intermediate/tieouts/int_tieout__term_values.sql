@@ -5,13 +5,13 @@
 -- text is formatted there, only where it is shown: macro tieout_term_text). Set-based
 -- over the rules-as-data seeds: no rule is named in SQL. A table, not a view: both
 -- int_tieout__variants and int_tieout__evaluations read it, some parts more than once.
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key') }}
 
 with
 
 keys as (
     select mart_key_id, source, symbol, fiscal_year, fiscal_period
-    from {{ ref('int_tieout__mart_keys') }}
+    from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 terms as (
@@ -22,7 +22,7 @@ terms as (
 ),
 
 statement_lines as (
-    select * from {{ ref('int_tieout__lines') }}
+    select * from {{ changed_only(ref('int_tieout__lines'), 'company') }}
 ),
 
 lines as (

@@ -2,6 +2,7 @@
 -- terms (lhs / rhs sums, divisor, counts) and the derived-term texts. Its own table so
 -- that int_tieout__evaluations reads it from storage: as a CTE referenced twice there it
 -- was held in memory and ran out of it at 10,000 companies. Generic over the seeds.
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='mart_key') }}
 
 with
 
@@ -11,12 +12,12 @@ terms as (
 ),
 
 keys as (
-    select * from {{ ref('int_tieout__mart_keys') }}
+    select * from {{ changed_only(ref('int_tieout__mart_keys'), 'company') }}
 ),
 
 
 term_values as (
-    select * from {{ ref('int_tieout__term_values') }}
+    select * from {{ changed_only(ref('int_tieout__term_values'), 'mart_key') }}
 ),
 
 -- slot counts and formula names per rule variant: int_tieout__variant_slots
@@ -28,7 +29,7 @@ variant_slots as (
 
 -- the evidence for each reading of a rule with two readings of the filer's structure
 readings as (
-    select * from {{ ref('int_tieout__readings') }}
+    select * from {{ changed_only(ref('int_tieout__readings'), 'mart_key') }}
 ),
 
 selecting_slots as (

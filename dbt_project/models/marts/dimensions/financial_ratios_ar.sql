@@ -9,6 +9,7 @@
     discrete quarters) are MR only, so a ratio whose term a filer does not report is NULL
     here where MR may have it.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 {%- set items = ['cash_and_equivalents', 'short_term_investments', 'accounts_receivable',
                  'total_current_assets', 'goodwill', 'intangible_assets', 'total_assets',
                  'short_term_debt', 'total_current_liabilities', 'long_term_debt',
@@ -18,7 +19,7 @@
                  'weighted_shares_basic', 'net_cash_operating', 'free_cash_flow',
                  'capital_expenditure', 'dividends_paid', 'depreciation_and_amortization'] -%}
 with lines as (
-    select * from {{ ref('statement_lines_dimensions') }}
+    select * from {{ changed_only(ref('statement_lines_dimensions'), 'company') }}
     where dimension = 'AR'
 ),
 

@@ -2,19 +2,20 @@
 -- ratio). dimension `MR` / `AR`; period_type `FY`, `Q` (the quarter's own) or `TTM`.
 -- MR FY / Q: marts.financial_ratios; MR TTM: marts.financial_ratios_ttm; AR FY / Q:
 -- marts.financial_ratios_ar (AR TTM is not built).
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 
 with
 
 mr as (
-    select * from {{ ref('financial_ratios_long') }}
+    select * from {{ changed_only(ref('financial_ratios_long'), 'company') }}
 ),
 
 mr_ttm as (
-    select * from {{ ref('financial_ratios_ttm_long') }}
+    select * from {{ changed_only(ref('financial_ratios_ttm_long'), 'company') }}
 ),
 
 ar as (
-    {{ ratios_long(ref('financial_ratios_ar')) }}
+    {{ ratios_long(changed_only(ref('financial_ratios_ar'), 'company')) }}
 ),
 
 unioned as (

@@ -11,6 +11,7 @@
       eps_basic NULL (per-share values are not summed), so eps_growth is NULL.
     null_reason: why TTM revenue is NULL (without a revenue line: why the window is incomplete).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 {%- set flows = ['revenue', 'gross_profit', 'operating_income', 'interest_expense',
                  'pretax_income', 'income_tax_expense', 'net_income_to_parent',
                  'net_cash_operating', 'free_cash_flow', 'capital_expenditure',
@@ -20,11 +21,11 @@
                     'short_term_debt', 'total_current_liabilities', 'long_term_debt',
                     'total_liabilities', 'stockholders_equity', 'shares_outstanding'] -%}
 with ttm as (
-    select * from {{ ref('ttm_flows') }}
+    select * from {{ changed_only(ref('ttm_flows'), 'company') }}
 ),
 
 balance_sheet as (
-    select * from {{ ref('balance_sheet') }}
+    select * from {{ changed_only(ref('balance_sheet'), 'company') }}
     -- one balance sheet per date: the FY row where a quarter shares its date
     qualify row_number() over (
         partition by source, symbol, period_end
@@ -33,7 +34,7 @@ balance_sheet as (
 ),
 
 income_statement as (
-    select * from {{ ref('income_statement') }}
+    select * from {{ changed_only(ref('income_statement'), 'company') }}
 ),
 
 ttm_keys as (

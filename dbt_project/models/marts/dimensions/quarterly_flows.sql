@@ -4,8 +4,9 @@
     rows of marts.income_statement / marts.cash_flow_statement are built from.
     See int_quarterly_flows and the README (Dimensions).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 with quarters as (
-    select * from {{ ref('int_quarterly_flows') }}
+    select * from {{ changed_only(ref('int_quarterly_flows'), 'company') }}
 ),
 
 final as (

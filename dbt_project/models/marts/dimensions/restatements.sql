@@ -5,8 +5,9 @@
     marts.statement_lines_history (own filings, amendments and, for SEC company facts,
     later filings' comparatives for the same concept and period).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 with history as (
-    select * from {{ ref('statement_lines_history') }}
+    select * from {{ changed_only(ref('statement_lines_history'), 'company') }}
 ),
 
 changed as (

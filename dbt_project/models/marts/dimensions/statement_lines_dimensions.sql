@@ -9,21 +9,22 @@
     filed_date is the filing date of the filing that supplied the value (known the day
     after).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 with lines as (
-    select * from {{ ref('int_statement_lines') }}
+    select * from {{ changed_only(ref('int_statement_lines'), 'company') }}
 ),
 
 history as (
-    select * from {{ ref('statement_lines_history') }}
+    select * from {{ changed_only(ref('statement_lines_history'), 'company') }}
 ),
 
 versions as (
-    select filing_id, filed_date from {{ ref('int_filing_versions') }}
+    select filing_id, filed_date from {{ changed_only(ref('int_filing_versions'), 'company') }}
 ),
 
 keys as (
     select source, symbol, fiscal_year, fiscal_period, cash_flow_basis
-    from {{ ref('int_statement_keys') }}
+    from {{ changed_only(ref('int_statement_keys'), 'company') }}
 ),
 
 most_recent as (

@@ -10,8 +10,9 @@
     revision 1 is the value as first reported (AR); the row with known_until NULL is the
     latest known value. Query it as of a date with the macro point_in_time(as_of_date).
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 with observations as (
-    select * from {{ ref('int_statement_line_observations') }}
+    select * from {{ changed_only(ref('int_statement_line_observations'), 'company') }}
 ),
 
 ordered as (
@@ -43,7 +44,7 @@ revisions as (
 
 keys as (
     select source, symbol, fiscal_year, fiscal_period, period_end
-    from {{ ref('int_statement_keys') }}
+    from {{ changed_only(ref('int_statement_keys'), 'company') }}
 ),
 
 final as (

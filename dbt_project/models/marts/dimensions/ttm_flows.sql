@@ -12,11 +12,12 @@
     - and all four quarters have a value for the line item.
     Otherwise value is NULL and null_reason says which condition failed first.
 -#}
+{{ config(materialized='incremental', incremental_strategy='replace_companies', company_key='company', on_schema_change='append_new_columns') }}
 with quarters as (
     select
         *,
         fiscal_year * 4 + cast(substr(fiscal_period, 2) as integer) as quarter_index
-    from {{ ref('int_quarterly_flows') }}
+    from {{ changed_only(ref('int_quarterly_flows'), 'company') }}
 ),
 
 calendar as (
