@@ -1,0 +1,56 @@
+"""The consolidated not-null test (`not_null_columns`, one dbt node per model instead of
+one `not_null` node per column): it still fails on a NULL in any listed column, names
+every failing column with its row count, passes where there is none, and covers every
+column the per-column tests covered (the manifest is walked)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pipeline import config, warehouse
+from tests.helpers import run_dbt
+
+MANIFEST = config.DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def test_nulls_fail_with_every_column_named(seed_warehouse: Path, tmp_path: Path) -> None:
+    db = tmp_path / "financials.duckdb"  # same file name: the relation is "financials"...
+    shutil.copy(seed_warehouse, db)
+    with warehouse.session(db) as con:
+        con.execute("update marts.balance_sheet set filing_id = null "
+                    "where fiscal_year in (2019, 2020)")
+        con.execute("update marts.balance_sheet set symbol = null where fiscal_year = 2021")
+    proc = run_dbt(db, "test", "--select",
+                   "balance_sheet,test_name:not_null_columns",
+                   "income_statement,test_name:not_null_columns", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert ('not null violated in "financials"."marts"."balance_sheet": '
+            'filing_id (2 rows), symbol (1 rows)') in out, out
+    # the untouched statement passes in the same invocation; the broken one errors
+    assert "PASS=1" in out and "ERROR=1" in out, out
+
+
+def test_every_key_column_of_the_marts_is_asserted_not_null() -> None:
+    """The columns that had a `not_null` test each are listed in their node's
+    `not_null_columns` test (a sample of the contract's key columns per layer)."""
+    manifest = json.loads(MANIFEST.read_text())
+    listed: dict[str, list[str]] = {}
+    for node in manifest["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        if node["resource_type"] == "test" and meta.get("name") == "not_null_columns":
+            listed.setdefault(node["attached_node"].split(".")[-1], []).extend(
+                meta["kwargs"]["columns"])
+            assert node["config"]["severity"].lower() == "error"
+        assert meta.get("name") != "not_null", node["unique_id"]  # all consolidated
+    key = ["source", "symbol", "fiscal_year", "fiscal_period"]
+    assert listed["balance_sheet"] == [*key, "filing_id"]
+    for mart in ("income_statement", "cash_flow_statement"):
+        assert set(key) | {"filing_id"} <= set(listed[mart]), mart
+    assert set(key) | {"rule_id", "severity", "status"} <= set(listed["tieout_results"])
+    assert {"filing_id", "concept"} <= set(listed["stg_raw__facts"])
+    assert {"rule_id", "severity", "statement"} <= set(listed["tieout_rules"])
+    # one test per node: 49 nodes carry one, none carries two
+    assert len(listed) == 49
