@@ -45,7 +45,10 @@ def prepare_manifest(*, force: bool = False) -> None:
     from pipeline import warehouse
     from pipeline.resources import dbt_project
 
-    with warehouse.dbt_environment():  # profiles.yml reads WAREHOUSE_DB; venv's dbt on PATH
+    # profiles.yml reads WAREHOUSE_DB, and dbt reuses target/partial_parse.msgpack only
+    # for the same profile: parse for the database the run's dbt opens (the working
+    # one), so the first `make run` after `make parse` parses only what changed.
+    with warehouse.dbt_environment(config.build_db()):  # and the venv's dbt on PATH
         dbt_project.preparer.prepare(dbt_project)
 
 

@@ -62,9 +62,9 @@ def dbt_executable() -> str:
 
 
 def dbt_resource() -> DbtCliResource:
-    from dagster_dbt import DbtCliResource
+    from pipeline.dbt_cli import WarehouseDbtCliResource  # dagster-dbt minus start-up work
 
-    return DbtCliResource(
+    return WarehouseDbtCliResource(
         project_dir=__getattr__("dbt_project"),
         profiles_dir=str(config.DBT_PROJECT_DIR),
         dbt_executable=dbt_executable(),

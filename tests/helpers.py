@@ -27,6 +27,11 @@ def make_seeds_dir(root: Path, files: Sequence[Path] = (SEED_FILE,)) -> Path:
 def run_dbt(db_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """A real dbt invocation against `db_path` (dbt's cwd is the dbt project)."""
     env = warehouse.dbt_env(db_path)
+    # dbt's artifacts beside the test's warehouse (as pipeline.assets.dbt does), not in
+    # dbt_project/target: a partial-parse file written there for a temp warehouse would
+    # make the next `make run` re-parse the whole project ("profile has changed")
+    target = Path(db_path).with_name(f"{Path(db_path).stem}.dbt_target")
+    env.update(DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(target))
     cmd = [dbt_executable(), *args, "--project-dir", str(config.DBT_PROJECT_DIR),
            "--profiles-dir", str(config.DBT_PROJECT_DIR)]
     proc = subprocess.run(cmd, cwd=config.DBT_PROJECT_DIR, env=env, text=True,
