@@ -225,7 +225,9 @@ def test_index_lists_troo(index: Node, built: site.BuildResult) -> None:
 
 def test_build_result(built: site.BuildResult) -> None:
     assert (built.companies, built.pages, built.tieout_rows) == (1, 2, 125)  # 5 x 25 rules
-    assert sorted(p.name for p in built.out_dir.iterdir()) == ["companies", "index.html"]
+    assert sorted(p.name for p in built.out_dir.iterdir()) == [
+        "companies", "index.html", "manifest.json"]
+    assert (built.full, built.pages_rendered, built.pages_unchanged) == (True, 1, 0)
     assert not [p for p in built.out_dir.parent.iterdir() if p.name.startswith(".")]
 
 
