@@ -4,8 +4,11 @@ The warehouse is the real one for synthetic input: the scale benchmark's generat
 writes N companies x Y fiscal years of as-reported filings (quarters, amendments,
 injected tie-out failures), the real loader loads them and dbt builds every model;
 then the report build (pipeline.reports.build: read the marts, render every page,
-swap the site in) is timed alone, `--repeat` times. The warehouse is kept in
-`--work` so a second run skips straight to the timing (`--reuse`).
+swap the site in) is timed alone, `--repeat` times as a full build. Then the
+incremental builds: nothing changed, and one company's data changed (its latest annual
+total assets +1 in marts.balance_sheet, undone afterwards), each a `--repeat` times;
+each says how many pages it rendered and its read vs render seconds. The warehouse is
+kept in `--work` so a second run skips straight to the timing (`--reuse`).
 
     .venv/bin/python bench/reports_bench.py --companies 1000
     .venv/bin/python bench/reports_bench.py --companies 50 --years 5   # a quick look
@@ -86,6 +89,42 @@ def site_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def timed_incremental(db: Path, out: Path, repeat: int) -> dict[str, Any]:
+    """`repeat` incremental builds of the site in `out`: best, all, and what the best did."""
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = build(db, out)
+        runs.append((time.perf_counter() - started, result))
+    seconds, best = min(runs, key=lambda r: r[0])
+    return {"seconds": [round(s, 2) for s, _ in runs], "best_seconds": round(seconds, 2),
+            "read_seconds": round(best.read_seconds, 2),
+            "render_seconds": round(best.render_seconds, 2), "full": best.full,
+            "pages_rendered": best.pages_rendered, "pages_unchanged": best.pages_unchanged,
+            "pages_removed": best.pages_removed}
+
+
+def one_company_changed(db: Path, out: Path, repeat: int) -> dict[str, Any]:
+    """Each round changes one company's latest annual total assets (+1, then -1: the
+    change alternates, so the warehouse ends as it began) and times the build after it."""
+    rounds = []
+    with session(db, read_only=True) as con:
+        [(source, symbol, year)] = con.execute(
+            "select source, symbol, max(fiscal_year) from marts.balance_sheet "
+            "where fiscal_period = 'FY' and total_assets is not null "
+            "group by all order by source, symbol limit 1").fetchall()
+    for round_ in range(max(2, repeat + repeat % 2)):  # an even number: back to the start
+        with session(db) as con:
+            con.execute("update marts.balance_sheet set total_assets = total_assets + ? "
+                        "where source = ? and symbol = ? and fiscal_year = ? "
+                        "and fiscal_period = 'FY'", [1 if round_ % 2 == 0 else -1, source,
+                                                     symbol, year])
+        rounds.append(timed_incremental(db, out, 1))
+    best = min(rounds, key=lambda r: r["best_seconds"])
+    return {**best, "seconds": [r["best_seconds"] for r in rounds],
+            "company": f"{source}/{symbol}"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--companies", type=int, default=1000)
@@ -115,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for _ in range(args.repeat):
         started = time.perf_counter()
-        result = build(db, out)
+        result = build(db, out, full=True)
         runs.append({"seconds": time.perf_counter() - started, "read": result.read_seconds,
                      "render": result.render_seconds})
     best = min(r["seconds"] for r in runs)
+    incremental = {"no_change": timed_incremental(db, out, args.repeat),
+                   "one_company_changed": one_company_changed(db, out, args.repeat)}
     report = {
         "companies": counts["companies"], "years": args.years, **counts,
         **{k: round(v, 2) for k, v in timings.items()},
@@ -127,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         "build_seconds_median": round(statistics.median(r["seconds"] for r in runs), 2),
         "read_seconds_best": round(min(r["read"] for r in runs), 2),
         "render_seconds_best": round(min(r["render"] for r in runs), 2),
+        "incremental": incremental,
+        "load_average_end": round(os.getloadavg()[0], 2),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "load_average_start": round(load_average, 2),
         "target_seconds": TARGET_SECONDS,

@@ -225,7 +225,9 @@ def test_index_lists_troo(index: Node, built: site.BuildResult) -> None:
 
 def test_build_result(built: site.BuildResult) -> None:
     assert (built.companies, built.pages, built.tieout_rows) == (1, 2, 125)  # 5 x 25 rules
-    assert sorted(p.name for p in built.out_dir.iterdir()) == ["companies", "index.html"]
+    assert sorted(p.name for p in built.out_dir.iterdir()) == [
+        "companies", "index.html", "manifest.json"]
+    assert (built.full, built.pages_rendered, built.pages_unchanged) == (True, 1, 0)
     assert not [p for p in built.out_dir.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -337,6 +339,8 @@ def test_reports_asset_materializes(seed_warehouse: Path, tmp_path: Path,
     assert meta["open"].value == (tmp_path / "site" / "index.html").as_uri()
     assert (meta["companies"].value, meta["pages"].value,
             meta["tieout_rows"].value) == (1, 2, 125)
+    assert (meta["full_build"].value, meta["pages_rendered"].value,
+            meta["pages_unchanged"].value, meta["pages_removed"].value) == (True, 1, 0, 0)
     table = meta["tieout_pass_rate_per_rule"].value
     assert "| `bs_assets_equal_liabilities_and_equity` | error | 3 | 2 | 0 | `" \
            "████████████░░░░░░░░` 60% |" in table

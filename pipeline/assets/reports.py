@@ -53,7 +53,9 @@ def pass_rate_markdown(rules: Sequence[RuleSummary]) -> str:
         "Static HTML reports under <warehouse folder>/reports (or $REPORTS_DIR): an index "
         "of companies (latest figures, quality score, revenue sparkline) and one page per "
         "company (statements by fiscal year with provenance on hover, SVG charts, tie-out "
-        "results). No JavaScript, no network: pages open from file://."
+        "results). No JavaScript, no network: pages open from file://. Incremental: only "
+        "the pages whose rows changed are rendered again (pages_rendered / pages_unchanged "
+        "/ pages_removed)."
     ),
 )
 def reports(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
@@ -64,14 +66,23 @@ def reports(context: AssetExecutionContext, duckdb: DuckDBResource) -> Materiali
     out_dir = reports_dir(published)
     with run_lock(published, wait=True, on_wait=context.log.warning):
         result = build(db, out_dir)
-    context.log.info(f"Reports: {result.pages} pages in {out_dir} "
-                     f"(read {result.read_seconds:.1f} s, render {result.render_seconds:.1f} s)")
+    context.log.info(
+        f"Reports: {'full build' if result.full else 'incremental'}, {result.pages} pages in "
+        f"{out_dir}: {result.pages_rendered} rendered, {result.pages_unchanged} unchanged, "
+        f"{result.pages_removed} removed (read {result.read_seconds:.1f} s, "
+        f"render {result.render_seconds:.1f} s)")
     return MaterializeResult(metadata={
         "index": MetadataValue.path(str(result.index)),
         "open": MetadataValue.url(result.index.as_uri()),
         "companies": result.companies,
         "pages": result.pages,
         "tieout_rows": result.tieout_rows,
+        "full_build": result.full,
+        "pages_rendered": result.pages_rendered,
+        "pages_unchanged": result.pages_unchanged,
+        "pages_removed": result.pages_removed,
+        "read_seconds": round(result.read_seconds, 2),
+        "render_seconds": round(result.render_seconds, 2),
         "build_seconds": round(result.read_seconds + result.render_seconds, 2),
         "tieout_pass_rate_per_rule": MetadataValue.md(pass_rate_markdown(result.rules)),
     })

@@ -17,6 +17,7 @@ from pipeline import config
 
 COMPANIES_DIR = "companies"
 INDEX = "index.html"
+MANIFEST = "manifest.json"  # what each page was rendered from (site.py)
 _UNSAFE = re.compile(r"[^A-Za-z0-9]+")
 
 
