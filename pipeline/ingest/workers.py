@@ -43,12 +43,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.ingest import values as V
 from pipeline.ingest.cores import arrow_memory_pool, worker_count
 from pipeline.ingest.model import ParsedFile
 from pipeline.ingest.parse import filing_id, finish_files, safe_parse
-from pipeline.ingest.vendor import DECIMAL, decimal_column
-from pipeline.ingest.write import FACT_OPTIONAL
+from pipeline.ingest.write import facts_from_lists
 
 # Below this many input bytes (JSON files, bulk zip members uncompressed) parse in-process.
 PARALLEL_MIN_BYTES = int(os.environ.get("LOADER_PARALLEL_MIN_BYTES") or 24 << 20)
@@ -146,24 +144,7 @@ def _list_table(parsed: ParsedFile) -> pa.Table:
         for column, values in (("value_number", f.value_numbers), ("unit", f.units),
                                ("period_start", f.fact_starts), ("period_end", f.fact_ends)):
             cols[column].extend(values or [None] * n)
-    numbers = cols["value_number"]
-    try:
-        value_numbers = pa.array(numbers, DECIMAL)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        value_numbers = decimal_column(pa.array(
-            [None if d is None else V.number_text(d) for d in numbers], pa.string()))
-    return pa.table({
-        "concept": pa.array(cols["concept"], pa.string()),
-        "value_number": value_numbers,
-        "value_text": pa.array(cols["value_text"], pa.string()),
-        "unit": pa.array(cols["unit"], pa.string()),
-        "period_start": pa.array(cols["period_start"], pa.date32()),
-        "period_end": pa.array(cols["period_end"], pa.date32()),
-        # the data-set reader's columns, NULL: one schema for every table with units
-        # and periods, so the writer concatenates them with a data-set zip's facts
-        **{c: pa.nulls(len(numbers), t) for c, t in FACT_OPTIONAL.items()
-           if c not in cols},
-    })
+    return facts_from_lists(cols, cols["value_number"])
 
 
 def to_ipc(table: pa.Table | None) -> pa.Buffer | None:

@@ -247,22 +247,28 @@ def _list_facts(items: list[tuple[PendingFile, list[int]]]) -> pa.Table | None:
                 cols[column].extend(values or repeat(None, g.fact_count))
     if not cols["filing_id"]:
         return None
+    return facts_from_lists(cols, numbers)
+
+
+LIST_TYPES = {"filing_id": pa.string(), "concept": pa.string(), "value_text": pa.string(),
+              "unit": pa.string(), "period_start": pa.date32(), "period_end": pa.date32()}
+
+
+def facts_from_lists(cols: dict[str, list[Any]], numbers: list[Any]) -> pa.Table:
+    """The facts table from Python column lists (filing_id optional: the parse workers
+    build it without), value_number as exact DECIMAL (through the text form when a
+    value does not fit the type directly), the data-set reader's columns NULL: one
+    schema for every reader, so the writer concatenates their tables."""
     try:
         value_numbers = pa.array(numbers, DECIMAL)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         value_numbers = decimal_column(pa.array(
             [None if d is None else V.number_text(d) for d in numbers], pa.string()))
-    return pa.table({
-        "filing_id": pa.array(cols["filing_id"], pa.string()),
-        "concept": pa.array(cols["concept"], pa.string()),
-        "value_number": value_numbers,
-        "value_text": pa.array(cols["value_text"], pa.string()),
-        "unit": pa.array(cols["unit"], pa.string()),
-        "period_start": pa.array(cols["period_start"], pa.date32()),
-        "period_end": pa.array(cols["period_end"], pa.date32()),
-        **{c: pa.nulls(len(cols["filing_id"]), t) for c, t in FACT_OPTIONAL.items()
-           if c not in cols},
-    })
+    columns = {name: value_numbers if name == "value_number"
+               else pa.array(cols[name], LIST_TYPES[name])
+               for name in FACT_COLUMNS[:7] if name in cols or name == "value_number"}
+    return pa.table({**columns, **{c: pa.nulls(len(numbers), t)
+                                   for c, t in FACT_OPTIONAL.items() if c not in columns}})
 
 
 def insert_filings(con: duckdb.DuckDBPyConnection, items: list[tuple[PendingFile, list[int]]]
